@@ -1,0 +1,331 @@
+"""Typed, validated model of one environment file (``envs/<env>.yaml``).
+
+An environment file has two parts, and the split is the promotion contract:
+
+* ``environment``: what belongs to this environment only (accounts, regions, credentials,
+  CIDRs, names, state backend). Never copied by ``promote``.
+* ``promoted``: feature settings that move along the promotion chain (ports, Studio
+  generation, Service Catalog guardrails, bootstrap script version, ...).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+ACCOUNT_ID = r"^\d{12}$"
+NAME = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
+REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+# Studio Classic reads at most this many role ARNs from its discovery file (SM-3).
+MAX_CLASSIC_EMR_ACCOUNTS = 5
+# The role the emulator's simulated accounts are entered through, as an Organizations
+# member account would be.
+EMULATOR_ACCESS_ROLE = "OrganizationAccountAccessRole"
+
+
+
+
+def _quoted_account_id(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError("write account ids as quoted strings ('012345678901'): YAML reads an unquoted one as a number")
+    return value
+
+
+AccountId = Annotated[str, BeforeValidator(_quoted_account_id), Field(pattern=ACCOUNT_ID)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(str, Enum):
+    emulator = "emulator"
+    aws = "aws"
+
+
+class StudioGeneration(str, Enum):
+    classic = "classic"
+    jupyterlab = "jupyterlab"
+    both = "both"
+
+
+class HomeEfsRetention(str, Enum):
+    retain = "Retain"
+    delete = "Delete"
+
+
+class ProfileCredentials(Model):
+    """Use a named profile of the shared AWS config."""
+
+    profile: str = Field(min_length=1)
+
+
+class RoleCredentials(Model):
+    """Assume this role from the ambient credentials."""
+
+    role_arn: Annotated[str, Field(pattern=ROLE_ARN)]
+
+
+Credentials = Union[ProfileCredentials, RoleCredentials]
+
+
+class NewNetwork(Model):
+    """A VPC this project creates."""
+
+    cidr: str = Field(description="VPC CIDR block")
+    private_subnet_cidrs: list[str] = Field(min_length=1)
+    public_subnet_cidr: str | None = Field(
+        default=None, description="Public subnet for the NAT gateway (Studio account only)"
+    )
+    availability_zones: list[Annotated[str, Field(pattern=r"^[a-z]$")]] = Field(
+        default=["a", "b"],
+        description="AZ letters; private subnet i goes to zone i modulo their number",
+    )
+
+    @field_validator("cidr", "public_subnet_cidr")
+    @classmethod
+    def _cidr_parses(cls, value: str | None) -> str | None:
+        return None if value is None else _parse_cidr(value)
+
+    @field_validator("private_subnet_cidrs")
+    @classmethod
+    def _subnets_parse(cls, values: list[str]) -> list[str]:
+        return [_parse_cidr(v) for v in values]
+
+    @model_validator(mode="after")
+    def _subnets_inside_vpc(self) -> "NewNetwork":
+        vpc = ipaddress.ip_network(self.cidr)
+        subnets = list(self.private_subnet_cidrs)
+        if self.public_subnet_cidr:
+            subnets.append(self.public_subnet_cidr)
+        for subnet in subnets:
+            if not ipaddress.ip_network(subnet).subnet_of(vpc):
+                raise ValueError(f"subnet {subnet} is not inside the VPC CIDR {self.cidr}")
+        for i, a in enumerate(subnets):
+            for b in subnets[i + 1 :]:
+                if ipaddress.ip_network(a).overlaps(ipaddress.ip_network(b)):
+                    raise ValueError(f"subnets {a} and {b} overlap")
+        return self
+
+    def zone_of(self, index: int, region: str) -> str:
+        return region + self.availability_zones[index % len(self.availability_zones)]
+
+
+class ExistingNetwork(Model):
+    """A VPC that already exists; nothing in it is created, routes go into its route tables."""
+
+    cidr: str = Field(description="the existing VPC's CIDR, needed for routes and overlap checks")
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]+$")]
+    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$")]] = Field(min_length=1)
+    route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]+$")]] = Field(min_length=1)
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr_parses(cls, value: str) -> str:
+        return _parse_cidr(value)
+
+
+Network = Union[NewNetwork, ExistingNetwork]
+
+
+class StudioAccount(Model):
+    account_id: AccountId
+    region: Annotated[str, Field(pattern=REGION)]
+    credentials: Credentials | None = None
+    network: Network
+
+
+class EmrAccount(Model):
+    name: Annotated[str, Field(pattern=NAME)] | None = Field(
+        default=None,
+        description="Suffix of this account's stack ids (emr-account-<name>); one account may omit it",
+    )
+    account_id: AccountId
+    region: Annotated[str, Field(pattern=REGION)]
+    credentials: Credentials | None = None
+    network: Network | None = Field(
+        default=None, description="Required unless this is the Studio account (single-account layout)"
+    )
+
+    @property
+    def stack_id(self) -> str:
+        return "emr-account" if self.name is None else f"emr-account-{self.name}"
+
+
+class LocalState(Model):
+    backend: Literal["local"] = "local"
+
+
+class S3State(Model):
+    backend: Literal["s3"]
+    bucket: str = Field(min_length=3, max_length=63)
+    region: Annotated[str, Field(pattern=REGION)]
+    key_prefix: str = Field(default="studio-emr", pattern=r"^[A-Za-z0-9_./-]+$")
+    credentials: Credentials | None = None
+    use_lockfile: bool = True
+
+
+class Domain(Model):
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    user_profiles: list[Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]] = []
+
+    @field_validator("user_profiles")
+    @classmethod
+    def _unique_profiles(cls, values: list[str]) -> list[str]:
+        _require_unique(values, "user profile")
+        return values
+
+
+class EnvironmentSettings(Model):
+    """Specific to one environment; never copied by promote."""
+
+    name: Annotated[str, Field(pattern=NAME)]
+    target: Target = Target.emulator
+    promotes_to: Annotated[str, Field(pattern=NAME)] | None = Field(
+        default=None, description="the next environment in the promotion chain"
+    )
+    resource_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")] = "studio-emr"
+    state: LocalState | S3State = LocalState()
+    studio_account: StudioAccount
+    emr_accounts: list[EmrAccount] = Field(min_length=1)
+    domain: Domain
+    create_emr_default_roles: bool = Field(
+        default=True,
+        description="Create EMR_DefaultRole and EMR_EC2_DefaultRole (IAM-4); false where the account has them",
+    )
+
+
+class ServiceCatalogSettings(Model):
+    allowed_instance_types: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*\.[a-z0-9]+$")]] = Field(
+        default=["m5.xlarge", "m5.2xlarge"], min_length=1
+    )
+    core_node_counts: list[Annotated[int, Field(ge=1, le=50)]] = Field(default=[1, 2, 3], min_length=1)
+    emr_release_label: Annotated[str, Field(pattern=r"^emr-\d+\.\d+\.\d+$")] = "emr-6.15.0"
+    bootstrap_script: str = Field(
+        default="assets/bootstrap/install-pylibs.sh",
+        description="path, relative to the project root, of the bootstrap action script",
+    )
+    bootstrap_script_version: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")] = "1"
+
+    @field_validator("allowed_instance_types", "core_node_counts")
+    @classmethod
+    def _unique_values(cls, values: list) -> list:
+        _require_unique(values, "value")
+        return values
+
+
+class PromotedSettings(Model):
+    """Feature settings that move along the promotion chain (dev -> staging -> prod)."""
+
+    studio_to_emr_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default=[8998], min_length=1, description="TCP ports the EMR primary node admits from Studio (Livy 8998)"
+    )
+    studio_generation: StudioGeneration = StudioGeneration.both
+    home_efs_retention: HomeEfsRetention = HomeEfsRetention.retain
+    service_catalog: ServiceCatalogSettings = ServiceCatalogSettings()
+
+    @field_validator("studio_to_emr_ports")
+    @classmethod
+    def _unique_ports(cls, values: list[int]) -> list[int]:
+        _require_unique(values, "port")
+        return values
+
+
+class EnvironmentFile(Model):
+    environment: EnvironmentSettings
+    promoted: PromotedSettings = PromotedSettings()
+
+    @model_validator(mode="after")
+    def _accounts_and_networks(self) -> "EnvironmentFile":
+        env = self.environment
+        studio = env.studio_account
+        ids = [a.account_id for a in env.emr_accounts]
+        _require_unique(ids, "EMR account id")
+        _require_unique([a.stack_id for a in env.emr_accounts], "EMR account name")
+        for i, emr in enumerate(env.emr_accounts):
+            where = f"environment.emr_accounts.{i}"
+            if emr.account_id == studio.account_id:
+                if emr.network is not None:
+                    raise ValueError(
+                        f"{where}.network: account {emr.account_id} is the Studio account, so this is the "
+                        "single-account layout (EMR runs in the Studio VPC, no peering); remove this key"
+                    )
+                if emr.region != studio.region:
+                    raise ValueError(f"{where}.region: the single-account layout needs the Studio region {studio.region}")
+            elif emr.network is None:
+                raise ValueError(f"{where}.network: required for an EMR account other than the Studio account")
+        if env.target is Target.aws:
+            accounts = [("studio_account", studio)] + [(f"emr_accounts.{i}", a) for i, a in enumerate(env.emr_accounts)]
+            for where, account in accounts:
+                if account.credentials is None:
+                    raise ValueError(f"environment.{where}.credentials: required when target is aws (profile or role_arn)")
+        peered = [(f"emr_accounts.{i}.network.cidr", a.network.cidr) for i, a in enumerate(env.emr_accounts) if a.network]
+        all_cidrs = [("studio_account.network.cidr", studio.network.cidr)] + peered
+        for i, (key_a, a) in enumerate(all_cidrs):
+            for key_b, b in all_cidrs[i + 1 :]:
+                if ipaddress.ip_network(a).overlaps(ipaddress.ip_network(b)):
+                    raise ValueError(
+                        f"environment.{key_b}: {b} overlaps environment.{key_a} {a}; peered VPCs must not overlap (NET-6)"
+                    )
+        cross_account = [a for a in env.emr_accounts if a.account_id != studio.account_id]
+        uses_classic = self.promoted.studio_generation in (StudioGeneration.classic, StudioGeneration.both)
+        if uses_classic and len(cross_account) > MAX_CLASSIC_EMR_ACCOUNTS:
+            raise ValueError(
+                f"environment.emr_accounts: {len(cross_account)} cross-account EMR accounts, but Studio Classic's "
+                f"role-ARN file takes at most {MAX_CLASSIC_EMR_ACCOUNTS} (promoted.studio_generation is "
+                f"{self.promoted.studio_generation.value})"
+            )
+        if isinstance(studio.network, NewNetwork):
+            if studio.network.public_subnet_cidr is None:
+                raise ValueError("environment.studio_account.network.public_subnet_cidr: required for the NAT gateway (NET-1)")
+            zones = {studio.network.zone_of(i, studio.region) for i in range(len(studio.network.private_subnet_cidrs))}
+            if len(zones) < 2:
+                raise ValueError(
+                    "environment.studio_account.network.private_subnet_cidrs: the domain needs private subnets "
+                    "in at least two availability zones (NET-1)"
+                )
+        return self
+
+    # Derived facts every layer needs, computed in one place.
+
+    @property
+    def is_single_account(self) -> bool:
+        return all(a.account_id == self.environment.studio_account.account_id for a in self.environment.emr_accounts)
+
+    @property
+    def peered_emr_accounts(self) -> list[EmrAccount]:
+        studio_id = self.environment.studio_account.account_id
+        return [a for a in self.environment.emr_accounts if a.account_id != studio_id]
+
+    def credentials_for(self, account: StudioAccount | EmrAccount) -> Credentials | None:
+        """The credentials to use for an account; emulator accounts are entered by AssumeRole."""
+        if account.credentials is not None or self.environment.target is Target.aws:
+            return account.credentials
+        return RoleCredentials(role_arn=f"arn:aws:iam::{account.account_id}:role/{EMULATOR_ACCESS_ROLE}")
+
+
+def _parse_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not a valid CIDR block: {exc}") from None
+    if network.version != 4:
+        raise ValueError("only IPv4 CIDR blocks are supported")
+    if network.prefixlen == 0:
+        raise ValueError("0.0.0.0/0 is not allowed: sources must be the Studio security group, not any address")
+    if not 16 <= network.prefixlen <= 28:
+        raise ValueError(f"prefix /{network.prefixlen} is outside the /16 to /28 range AWS allows for VPCs and subnets")
+    return str(network)
+
+
+def _require_unique(values: list, what: str) -> None:
+    seen = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"duplicate {what} {v!r}")
+        seen.add(v)
+

@@ -1,0 +1,107 @@
+"""studio-emr: SageMaker Studio wired to EMR across accounts, as code.
+
+Each command takes --env NAME, the environment file envs/NAME.yaml. Commands parse their
+options, call one library function and render its result; errors go to stderr with an exit
+code: 2 for an invalid environment file, 1 for anything else that failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Callable, TypeVar
+
+import typer
+
+from config import StudioEmrError, available_envs
+
+app = typer.Typer(
+    help=__doc__,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+)
+
+EnvOption = Annotated[
+    str,
+    typer.Option(
+        "--env",
+        "-e",
+        help=f"Environment to use: a file in envs/ without .yaml ({', '.join(available_envs()) or 'none yet'}).",
+        show_default=False,
+    ),
+]
+
+T = TypeVar("T")
+
+
+def _call(action: Callable[[], T]) -> T:
+    """Run one library call; a typed error becomes a message on stderr and its exit code."""
+    try:
+        return action()
+    except StudioEmrError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@app.command()
+def validate(env: EnvOption) -> None:
+    """Check envs/ENV.yaml against the schema and the cross-field rules, before anything is
+    synthesized or called: account ids, CIDRs inside their VPC, peered VPCs that do not overlap,
+    ports, the Classic 5-account limit, credentials for real AWS.
+
+    Example: python main.py validate --env dev
+    """
+    from config import load_env
+    from stacks.app import stack_ids
+
+    model = _call(lambda: load_env(env))
+    settings = model.environment
+    layout = "single-account (no peering)" if model.is_single_account else "cross-account (VPC peering)"
+    typer.echo(f"envs/{env}.yaml is valid: {layout}, target {settings.target.value}")
+    typer.echo(f"  studio account {settings.studio_account.account_id} ({settings.studio_account.region})")
+    for account in settings.emr_accounts:
+        typer.echo(f"  EMR account    {account.account_id} ({account.region}) -> stack {account.stack_id}")
+    typer.echo(f"  stacks: {', '.join(stack_ids(model))}")
+
+
+@app.command()
+def synth(
+    env: EnvOption,
+    check: Annotated[
+        bool, typer.Option("--check", help="Also run `terraform validate` on every stack (provider mirror, no state).")
+    ] = False,
+) -> None:
+    """Validate envs/ENV.yaml and write one Terraform JSON configuration per stack to
+    `cdktf.out/ENV/stacks/STACK/cdk.tf.json`.
+
+    Example: python main.py synth --env dev --check
+    """
+    from orchestration.synth import synth as synthesize
+    from orchestration.synth import terraform_validate
+
+    result = _call(lambda: synthesize(env))
+    for stack in result.stacks:
+        after = ", ".join(result.dependencies[stack]) or "nothing"
+        typer.echo(f"{stack:<24} {_shown(result.stack_dir(stack))}  (after: {after})")
+    if check:
+        errors = _call(lambda: terraform_validate(result))
+        failed = {stack: diags for stack, diags in errors.items() if diags}
+        for stack, diags in failed.items():
+            for diag in diags:
+                typer.secho(f"{stack}: {diag}", err=True, fg=typer.colors.RED)
+        typer.echo(f"terraform validate: {len(errors) - len(failed)} of {len(errors)} stacks valid")
+        if failed:
+            raise typer.Exit(1)
+
+
+def _shown(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+if __name__ == "__main__":
+    sys.exit(app())

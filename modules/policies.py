@@ -1,0 +1,193 @@
+"""IAM policy documents, as plain data: one function per document, no I/O.
+
+Kept apart from the constructs so that the documents can be asserted (and linted) as data.
+"""
+
+from __future__ import annotations
+
+import json
+
+PolicyDocument = dict
+
+
+def to_json(document: PolicyDocument) -> str:
+    return json.dumps(document, indent=None, sort_keys=False, separators=(",", ":"))
+
+
+def service_trust(service: str) -> PolicyDocument:
+    """Trust policy letting one AWS service assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def role_trust(role_arns: list[str]) -> PolicyDocument:
+    """Trust policy narrowed to named roles (IAM-2: the Studio execution role, not the account root)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": sorted(role_arns)}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def emr_cluster_arn(partition: str, region: str, account_id: str) -> str:
+    return f"arn:{partition}:elasticmapreduce:{region}:{account_id}:cluster/*"
+
+
+def emr_discovery_permissions(cluster_arn: str, studio_execution_role_arn: str) -> PolicyDocument:
+    """IAM-2: the permission set of the role Studio assumes in an EMR account (seed 003, verbatim Sids)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowPresignedUrl",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticmapreduce:DescribeCluster",
+                    "elasticmapreduce:ListInstanceGroups",
+                    "elasticmapreduce:CreatePersistentAppUI",
+                    "elasticmapreduce:DescribePersistentAppUI",
+                    "elasticmapreduce:GetPersistentAppUIPresignedURL",
+                    "elasticmapreduce:GetOnClusterAppUIPresignedURL",
+                ],
+                "Resource": [cluster_arn],
+            },
+            {
+                "Sid": "AllowClusterDetailsDiscovery",
+                "Effect": "Allow",
+                "Action": ["elasticmapreduce:DescribeCluster", "elasticmapreduce:ListInstanceGroups"],
+                "Resource": [cluster_arn],
+            },
+            {
+                "Sid": "AllowClusterDiscovery",
+                "Effect": "Allow",
+                "Action": ["elasticmapreduce:ListClusters"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "AllowRoleAssumptionForCrossAccountDiscovery",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": [studio_execution_role_arn],
+            },
+            {
+                "Sid": "AllowEMRTemplateDiscovery",
+                "Effect": "Allow",
+                "Action": ["servicecatalog:SearchProducts"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def studio_emr_management() -> PolicyDocument:
+    """IAM-1: the execution role discovers and manages EMR clusters and Service Catalog products
+    (seed 000 §3.5.2, "AllowSagemakerProjectManagement"), without the seeds' S3FullAccess."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowEmrDiscoveryAndConnection",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticmapreduce:ListClusters",
+                    "elasticmapreduce:DescribeCluster",
+                    "elasticmapreduce:DescribeSecurityConfiguration",
+                    "elasticmapreduce:ListInstanceGroups",
+                    "elasticmapreduce:ListInstances",
+                    "elasticmapreduce:CreatePersistentAppUI",
+                    "elasticmapreduce:DescribePersistentAppUI",
+                    "elasticmapreduce:GetPersistentAppUIPresignedURL",
+                    "elasticmapreduce:GetOnClusterAppUIPresignedURL",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "AllowSagemakerProjectManagement",
+                "Effect": "Allow",
+                "Action": [
+                    "servicecatalog:SearchProducts",
+                    "servicecatalog:DescribeProduct",
+                    "servicecatalog:DescribeProductView",
+                    "servicecatalog:DescribeProvisioningParameters",
+                    "servicecatalog:ListLaunchPaths",
+                    "servicecatalog:ProvisionProduct",
+                    "servicecatalog:DescribeProvisionedProduct",
+                    "servicecatalog:DescribeRecord",
+                    "servicecatalog:SearchProvisionedProducts",
+                    "servicecatalog:TerminateProvisionedProduct",
+                    "cloudformation:DescribeStacks",
+                    "cloudformation:DescribeStackEvents",
+                ],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def assume_roles(role_arns: list[str]) -> PolicyDocument:
+    """IAM-3: the execution role may assume each EMR-account discovery role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowAssumeEmrAccountRoles",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": sorted(role_arns),
+            }
+        ],
+    }
+
+
+def launch_constraint_permissions(template_bucket_arn: str, passable_role_arns: list[str]) -> PolicyDocument:
+    """IAM-5: what Service Catalog does on the user's behalf when it launches the EMR product."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ManageEmrClusters",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticmapreduce:RunJobFlow",
+                    "elasticmapreduce:DescribeCluster",
+                    "elasticmapreduce:TerminateJobFlows",
+                    "elasticmapreduce:AddTags",
+                    "elasticmapreduce:ListSteps",
+                    "elasticmapreduce:AddJobFlowSteps",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ProvisionThroughCloudFormation",
+                "Effect": "Allow",
+                "Action": [
+                    "cloudformation:CreateStack",
+                    "cloudformation:DeleteStack",
+                    "cloudformation:UpdateStack",
+                    "cloudformation:DescribeStacks",
+                    "cloudformation:DescribeStackEvents",
+                    "cloudformation:GetTemplateSummary",
+                    "cloudformation:ValidateTemplate",
+                    "cloudformation:SetStackPolicy",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadProductTemplate",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{template_bucket_arn}/*"],
+            },
+            {
+                "Sid": "PassEmrRoles",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": sorted(passable_role_arns),
+            },
+        ],
+    }

@@ -1,0 +1,90 @@
+"""NET-5: the Studio security group and the EMR primary-node group that admits it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktn import TerraformResource
+from constructs import Construct
+
+from imports.aws.security_group import SecurityGroup
+from imports.aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from imports.aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+
+
+@dataclass(frozen=True)
+class SecurityGroupProps:
+    name: str
+    description: str
+    vpc_id: str
+    # The Studio SG admits all traffic from itself (seed 000 §3.2.1); the EMR primary SG does not.
+    allow_from_self: bool = False
+
+
+class SecurityGroupWithEgress(Construct):
+    """A security group with all outbound allowed and no inbound beyond, optionally, itself."""
+
+    def __init__(self, scope: Construct, id: str, props: SecurityGroupProps):
+        super().__init__(scope, id)
+        self.group = SecurityGroup(
+            self,
+            "group",
+            name=props.name,
+            description=props.description,
+            vpc_id=props.vpc_id,
+            tags={"Name": props.name},
+        )
+        self.security_group_id = self.group.id
+        VpcSecurityGroupEgressRule(
+            self,
+            "all-outbound",
+            security_group_id=self.group.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="All outbound traffic",
+        )
+        if props.allow_from_self:
+            VpcSecurityGroupIngressRule(
+                self,
+                "all-from-self",
+                security_group_id=self.group.id,
+                ip_protocol="-1",
+                referenced_security_group_id=self.group.id,
+                description="All traffic between members of this group",
+            )
+
+
+@dataclass(frozen=True)
+class StudioIngressProps:
+    emr_security_group_id: str
+    studio_security_group_id: str
+    ports: tuple[int, ...]
+    # Set when the Studio SG lives in another account: the rule then references
+    # "<account>/<sg-id>", the form AWS echoes back (the bare id gives perpetual diffs).
+    studio_account_id: str | None = None
+    # Resources the rules must wait for (the peering accept, when the SG is across a peering).
+    after: tuple[TerraformResource, ...] = ()
+
+
+class StudioIngress(Construct):
+    """The EMR primary-node SG admits TCP on each configured port from the Studio SG only."""
+
+    def __init__(self, scope: Construct, id: str, props: StudioIngressProps):
+        super().__init__(scope, id)
+        source = props.studio_security_group_id
+        if props.studio_account_id is not None:
+            source = f"{props.studio_account_id}/{source}"
+        self.rules = [
+            VpcSecurityGroupIngressRule(
+                self,
+                f"tcp-{port}",
+                security_group_id=props.emr_security_group_id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=source,
+                description=f"SageMaker Studio to EMR on TCP {port}",
+                depends_on=list(props.after) or None,
+            )
+            for port in props.ports
+        ]

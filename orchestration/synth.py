@@ -1,0 +1,68 @@
+"""Synthesis as a library call: validate the environment file, build the app, write the stacks."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from config import EnvironmentFile, SynthError, load_env
+from stacks.app import PROJECT_ROOT, build_app, stack_ids
+
+from .terraform import Terraform
+
+OUT_ROOT = PROJECT_ROOT / "cdktf.out"
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    env: EnvironmentFile
+    outdir: Path
+    # Stack id -> the ids of the stacks it depends on, as the app's manifest declares them.
+    dependencies: dict[str, list[str]]
+
+    @property
+    def stacks(self) -> list[str]:
+        return list(self.dependencies)
+
+    def stack_dir(self, stack: str) -> Path:
+        return self.outdir / "stacks" / stack
+
+    def stack_json(self, stack: str) -> dict:
+        return json.loads((self.stack_dir(stack) / "cdk.tf.json").read_text())
+
+
+def default_outdir(env_name: str) -> Path:
+    return OUT_ROOT / env_name
+
+
+def synth(env_name: str, outdir: Path | None = None) -> SynthResult:
+    env = load_env(env_name)
+    return synth_env(env, outdir or default_outdir(env_name))
+
+
+def synth_env(env: EnvironmentFile, outdir: Path) -> SynthResult:
+    try:
+        build_app(env, outdir).synth()
+    except Exception as exc:  # jsii surfaces JavaScript errors as RuntimeError and friends
+        raise SynthError(f"synthesis of environment {env.environment.name!r} failed: {exc}") from exc
+    manifest = json.loads((outdir.resolve() / "manifest.json").read_text())
+    declared = manifest["stacks"]
+    expected = stack_ids(env)
+    if sorted(declared) != sorted(expected):
+        raise SynthError(f"the app wrote stacks {sorted(declared)}, expected {sorted(expected)}")
+    # Keep the dependency order stack_ids() gives, which is also a valid apply order.
+    return SynthResult(env, outdir.resolve(), {s: list(declared[s]["dependencies"]) for s in expected})
+
+
+def terraform_validate(result: SynthResult) -> dict[str, list[str]]:
+    """Init (from the provider mirror) and `terraform validate` every stack; errors per stack."""
+
+    def check(stack: str) -> tuple[str, list[str]]:
+        terraform = Terraform(stack, result.stack_dir(stack))
+        terraform.init(backend=False)
+        return stack, terraform.validate()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(check, result.stacks))

@@ -1,0 +1,194 @@
+"""The one way this project calls terraform.
+
+Every command runs with the project's CLI config (the provider comes from the machine's
+filesystem mirror only), and every result is read from Terraform's machine-readable output
+(``-json`` event streams, ``validate -json``, ``show -json``, ``output -json``), never its text.
+
+python-terraform (on the design card) is not used: its last release (0.10.1, 2019) passes
+``-force`` to destroy, which Terraform 1.x rejects, and it cannot stream events. See
+docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from config import SetupError, TerraformError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CLI_CONFIG = PROJECT_ROOT / ".terraformrc.generated"
+
+
+@dataclass
+class Progress:
+    """Live state of one apply or destroy, updated from Terraform's event stream."""
+
+    stack: str
+    total: int = 0
+    done: int = 0
+    running: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    add: int
+    change: int
+    remove: int
+
+    @property
+    def is_empty(self) -> bool:
+        return self.add == self.change == self.remove == 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    if not CLI_CONFIG.is_file():
+        raise SetupError(f"{CLI_CONFIG.name} is missing: run `bash scripts/setup` first (the README's setup step)")
+    env = dict(os.environ)
+    env.update(
+        {
+            "TF_CLI_CONFIG_FILE": str(CLI_CONFIG),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+class Terraform:
+    """Terraform in one synthesized stack directory."""
+
+    def __init__(self, stack: str, workdir: Path, env: dict[str, str] | None = None):
+        self.stack = stack
+        self.workdir = workdir
+        self.env = terraform_env(env)
+
+    def _run(self, args: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["terraform", *args], cwd=self.workdir, env=self.env, capture_output=True, text=True, check=False
+        )
+
+    def init(self, backend: bool = True) -> None:
+        """``backend=False`` installs providers only: enough to validate, and reaches no state store."""
+        args = ["init", "-input=false", "-no-color", "-json"]
+        if not backend:
+            args.append("-backend=false")
+        result = self._run(args)
+        if result.returncode != 0:
+            raise TerraformError(self.stack, "init", _diagnostics_from_stream(result.stdout) or [result.stderr.strip()])
+
+    def validate(self) -> list[str]:
+        """Terraform's error diagnostics for this stack; empty when valid."""
+        result = self._run(["validate", "-json", "-no-color"])
+        report = json.loads(result.stdout)
+        return [_format_diagnostic(d) for d in report.get("diagnostics", []) if d.get("severity") == "error"]
+
+    def plan(self, plan_file: str = "tfplan", destroy: bool = False, on_progress: ProgressCallback | None = None) -> ChangeSummary:
+        args = ["plan", "-input=false", "-json", "-lock-timeout=0s", f"-out={plan_file}", "-detailed-exitcode"]
+        if destroy:
+            args.append("-destroy")
+        summary = ChangeSummary(0, 0, 0)
+        progress = Progress(self.stack)
+        code, events = self._stream(args)
+        for event in events:
+            if event.get("type") == "change_summary":
+                c = event["changes"]
+                summary = ChangeSummary(c.get("add", 0), c.get("change", 0), c.get("remove", 0))
+            _record(progress, event, on_progress)
+        if code() not in (0, 2):
+            raise TerraformError(self.stack, "plan", progress.errors)
+        return summary
+
+    def apply(self, plan_file: str = "tfplan", on_progress: ProgressCallback | None = None) -> Progress:
+        progress = Progress(self.stack)
+        code, events = self._stream(["apply", "-input=false", "-json", "-lock-timeout=0s", plan_file])
+        for event in events:
+            _record(progress, event, on_progress)
+        if code() != 0:
+            raise TerraformError(self.stack, "apply", progress.errors)
+        return progress
+
+    def show_plan(self, plan_file: str = "tfplan") -> dict:
+        result = self._run(["show", "-json", plan_file])
+        if result.returncode != 0:
+            raise TerraformError(self.stack, "show", [result.stderr.strip()])
+        return json.loads(result.stdout)
+
+    def outputs(self) -> dict:
+        result = self._run(["output", "-json"])
+        if result.returncode != 0:
+            raise TerraformError(self.stack, "output", [result.stderr.strip()])
+        return {k: v["value"] for k, v in json.loads(result.stdout or "{}").items()}
+
+    def _stream(self, args: list[str]) -> tuple[Callable[[], int], Iterator[dict]]:
+        process = subprocess.Popen(
+            ["terraform", *args],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def events() -> Iterator[dict]:
+            assert process.stdout is not None
+            for line in process.stdout:
+                line = line.strip()
+                if line.startswith("{"):
+                    yield json.loads(line)
+
+        def returncode() -> int:
+            process.wait()
+            return process.returncode
+
+        return returncode, events()
+
+
+def _record(progress: Progress, event: dict, on_progress: ProgressCallback | None) -> None:
+    kind = event.get("type")
+    hook = event.get("hook", {})
+    address = hook.get("resource", {}).get("addr")
+    if kind == "planned_change":
+        progress.total += 1
+    elif kind == "change_summary" and event["changes"].get("operation") in ("apply", "destroy"):
+        c = event["changes"]
+        progress.total = max(progress.total, c.get("add", 0) + c.get("change", 0) + c.get("remove", 0))
+    elif kind == "apply_start" and address:
+        progress.running.add(address)
+    elif kind in ("apply_complete", "apply_errored") and address:
+        progress.running.discard(address)
+        progress.done += 1
+    elif kind == "diagnostic" and event.get("diagnostic", {}).get("severity") == "error":
+        progress.errors.append(_format_diagnostic(event["diagnostic"]))
+    else:
+        return
+    if on_progress is not None:
+        on_progress(progress)
+
+
+def _diagnostics_from_stream(stdout: str) -> list[str]:
+    found = []
+    for line in stdout.splitlines():
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event.get("type") == "diagnostic" and event["diagnostic"].get("severity") == "error":
+                found.append(_format_diagnostic(event["diagnostic"]))
+    return found
+
+
+def _format_diagnostic(diagnostic: dict) -> str:
+    address = diagnostic.get("address")
+    summary = diagnostic.get("summary", "")
+    detail = diagnostic.get("detail", "")
+    where = f"{address}: " if address else ""
+    return f"{where}{summary}" + (f": {detail}" if detail else "")

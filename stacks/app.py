@@ -1,0 +1,213 @@
+"""Compose an environment's stacks into one CDK app: the one place that turns a validated
+environment file (and the asset files it names) into construct props."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cdktn import App
+
+from config import EnvironmentFile, ExistingNetwork, NewNetwork, StudioGeneration, Target
+from config.model import S3State
+from modules.network import ExistingVpcProps, NewVpcProps, SubnetSpec
+
+from . import naming
+from .base import AccountStackProps
+from .emr import EmrAccountProps, EmrAccountStack, SingleAccountLink
+from .links import (
+    EmrLinkProps,
+    EmrLinkStack,
+    PeerRouteTarget,
+    PeerTarget,
+    StudioLinkProps,
+    StudioLinkStack,
+    StudioPeeringProps,
+    StudioPeeringStack,
+)
+from .studio import StudioAccountProps, StudioAccountStack
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EMR_TEMPLATE = PROJECT_ROOT / "assets" / "service-catalog" / "emr-cluster.cfn.yaml"
+STATE_DIR = PROJECT_ROOT / ".state"
+# What the stacks need of Terraform (S3 native state locking needs 1.10); the machines have 1.11.4.
+TERRAFORM_VERSIONS = ">=1.10.0"
+
+
+def stack_ids(env: EnvironmentFile) -> list[str]:
+    """Every stack of the environment, in an order that respects their dependencies."""
+    ids = [naming.STUDIO_STACK] + [a.stack_id for a in env.environment.emr_accounts]
+    if env.peered_emr_accounts:
+        ids.append(naming.STUDIO_PEERING_STACK)
+        ids += [naming.emr_link_stack(a) for a in env.peered_emr_accounts]
+        ids.append(naming.STUDIO_LINK_STACK)
+    return ids
+
+
+def build_app(env: EnvironmentFile, outdir: Path) -> App:
+    settings = env.environment
+    promoted = env.promoted
+    outdir = outdir.resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    app = App(outdir=str(outdir), context={"targetVersions": {"terraform": TERRAFORM_VERSIONS}})
+    emulator = settings.target is Target.emulator
+    s3_state = settings.state if isinstance(settings.state, S3State) else None
+
+    def account_props(stack_id: str, account) -> AccountStackProps:
+        local_path = None
+        if s3_state is None:
+            # Relative to the directory terraform runs in, so synthesized files hold no machine paths.
+            stack_dir = outdir / "stacks" / stack_id
+            local_path = os.path.relpath(STATE_DIR / settings.name / f"{stack_id}.tfstate", stack_dir)
+        return AccountStackProps(
+            env_name=settings.name,
+            account_id=account.account_id,
+            region=account.region,
+            credentials=env.credentials_for(account),
+            emulator=emulator,
+            local_state_path=local_path,
+            s3_state=s3_state,
+        )
+
+    name = naming.prefix(env)
+    studio = settings.studio_account
+    generation = promoted.studio_generation
+    studio_stack = StudioAccountStack(
+        app,
+        naming.STUDIO_STACK,
+        StudioAccountProps(
+            account=account_props(naming.STUDIO_STACK, studio),
+            name=name,
+            network=_network_props(f"{name}-studio", studio.region, studio.network),
+            execution_role_name=naming.execution_role_name(env),
+            discovery_role_arns=naming.discovery_role_arns(env),
+            domain_name=settings.domain.name,
+            user_profiles=tuple(settings.domain.user_profiles),
+            classic=generation in (StudioGeneration.classic, StudioGeneration.both),
+            jupyterlab=generation in (StudioGeneration.jupyterlab, StudioGeneration.both),
+            home_efs_retention=promoted.home_efs_retention.value,
+        ),
+    )
+
+    catalog = promoted.service_catalog
+    base_template = EMR_TEMPLATE.read_text(encoding="utf-8")
+    bootstrap_path = PROJECT_ROOT / catalog.bootstrap_script
+    bootstrap_script = bootstrap_path.read_text(encoding="utf-8")
+    ports = tuple(promoted.studio_to_emr_ports)
+    emr_stacks = {}
+    for account in settings.emr_accounts:
+        single = None
+        if account.account_id == studio.account_id:
+            single = SingleAccountLink(
+                vpc=studio_stack.vpc,
+                studio_security_group_id=studio_stack.security_group_id,
+                studio_execution_role_arn=studio_stack.execution_role_arn,
+                ports=ports,
+            )
+        emr_name = name if account.name is None else f"{name}-{account.name}"
+        emr_stacks[account.stack_id] = EmrAccountStack(
+            app,
+            account.stack_id,
+            EmrAccountProps(
+                account=account_props(account.stack_id, account),
+                name=emr_name,
+                network=None if single else _network_props(f"{emr_name}-emr", account.region, account.network),
+                create_default_roles=settings.create_emr_default_roles,
+                base_template=base_template,
+                bootstrap_script=bootstrap_script,
+                bootstrap_script_name=bootstrap_path.name,
+                bootstrap_script_version=catalog.bootstrap_script_version,
+                instance_types=tuple(catalog.allowed_instance_types),
+                core_node_counts=tuple(catalog.core_node_counts),
+                release_label=catalog.emr_release_label,
+                single_account=single,
+            ),
+        )
+
+    peered = env.peered_emr_accounts
+    if not peered:
+        return app
+    peering_stack = StudioPeeringStack(
+        app,
+        naming.STUDIO_PEERING_STACK,
+        StudioPeeringProps(
+            account=account_props(naming.STUDIO_PEERING_STACK, studio),
+            studio_vpc=studio_stack.vpc,
+            peers=tuple(
+                PeerTarget(
+                    key=a.stack_id,
+                    account_id=a.account_id,
+                    region=a.region,
+                    vpc=emr_stacks[a.stack_id].vpc,
+                    tags=naming.peering_tags(env, a),
+                )
+                for a in peered
+            ),
+        ),
+    )
+    link_stacks = []
+    for account in peered:
+        link_id = naming.emr_link_stack(account)
+        emr_stack = emr_stacks[account.stack_id]
+        link_stacks.append(
+            EmrLinkStack(
+                app,
+                link_id,
+                EmrLinkProps(
+                    account=account_props(link_id, account),
+                    peering_connection_id=peering_stack.peering_connection_ids[account.stack_id],
+                    peering_tags=naming.peering_tags(env, account),
+                    emr_vpc=emr_stack.vpc,
+                    emr_primary_security_group_id=emr_stack.primary_security_group_id,
+                    portfolio_id=emr_stack.portfolio_id,
+                    studio_account_id=studio.account_id,
+                    studio_cidr=studio.network.cidr,
+                    studio_security_group_id=studio_stack.security_group_id,
+                    studio_execution_role_arn=studio_stack.execution_role_arn,
+                    ports=ports,
+                    discovery_role_name=naming.discovery_role_name(env),
+                ),
+            )
+        )
+    studio_link = StudioLinkStack(
+        app,
+        naming.STUDIO_LINK_STACK,
+        StudioLinkProps(
+            account=account_props(naming.STUDIO_LINK_STACK, studio),
+            studio_vpc=studio_stack.vpc,
+            peers=tuple(
+                PeerRouteTarget(
+                    key=a.stack_id,
+                    peering_connection_id=peering_stack.peering_connection_ids[a.stack_id],
+                    destination_cidr=a.network.cidr,
+                )
+                for a in peered
+            ),
+        ),
+    )
+    # The requester's DNS option is only valid once every accepter has accepted.
+    for link in link_stacks:
+        studio_link.add_dependency(link)
+    return app
+
+
+def _network_props(name: str, region: str, network: NewNetwork | ExistingNetwork) -> NewVpcProps | ExistingVpcProps:
+    if isinstance(network, ExistingNetwork):
+        return ExistingVpcProps(
+            cidr=network.cidr,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=tuple(network.private_subnet_ids),
+            route_table_ids=tuple(network.route_table_ids),
+        )
+    return NewVpcProps(
+        name=name,
+        region=region,
+        cidr=network.cidr,
+        private_subnets=tuple(
+            SubnetSpec(cidr=cidr, availability_zone=network.zone_of(i, region))
+            for i, cidr in enumerate(network.private_subnet_cidrs)
+        ),
+        public_subnet=SubnetSpec(cidr=network.public_subnet_cidr, availability_zone=network.zone_of(0, region))
+        if network.public_subnet_cidr
+        else None,
+    )

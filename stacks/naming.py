@@ -1,0 +1,44 @@
+"""Names derived from an environment, in one place: the stacks create these resources and the
+orchestrator finds them again by the same names."""
+
+from __future__ import annotations
+
+from config import EmrAccount, EnvironmentFile
+
+STUDIO_STACK = "studio-account"
+STUDIO_PEERING_STACK = "studio-account-peering"
+STUDIO_LINK_STACK = "studio-account-link"
+PARTITION = "aws"
+
+
+def prefix(env: EnvironmentFile) -> str:
+    return f"{env.environment.resource_prefix}-{env.environment.name}"
+
+
+def emr_link_stack(account: EmrAccount) -> str:
+    return f"{account.stack_id}-link"
+
+
+def role_arn(account_id: str, role_name: str) -> str:
+    return f"arn:{PARTITION}:iam::{account_id}:role/{role_name}"
+
+
+def execution_role_name(env: EnvironmentFile) -> str:
+    return f"{prefix(env)}-sagemaker-execution"
+
+
+def execution_role_arn(env: EnvironmentFile) -> str:
+    return role_arn(env.environment.studio_account.account_id, execution_role_name(env))
+
+
+def discovery_role_name(env: EnvironmentFile) -> str:
+    return f"{prefix(env)}-emr-discovery"
+
+
+def discovery_role_arns(env: EnvironmentFile) -> dict[str, str]:
+    """SM-3: {EMR account id: role Studio assumes there}, for every peered EMR account."""
+    return {a.account_id: role_arn(a.account_id, discovery_role_name(env)) for a in env.peered_emr_accounts}
+
+
+def peering_tags(env: EnvironmentFile, account: EmrAccount) -> dict[str, str]:
+    return {"Name": f"{prefix(env)}-to-{account.account_id}"}

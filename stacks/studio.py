@@ -1,0 +1,105 @@
+"""``studio-account``: the Studio VPC, its security group, the execution role and the domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from modules import policies
+from modules.iam import Role, RoleProps
+from modules.network import (
+    ExistingVpc,
+    ExistingVpcProps,
+    NewVpc,
+    NewVpcProps,
+    PrivateEndpoints,
+    PrivateEndpointsProps,
+    VpcHandle,
+)
+from modules.sagemaker import StudioDomain, StudioDomainProps
+from modules.security_groups import SecurityGroupProps, SecurityGroupWithEgress
+
+from .base import AccountStack, AccountStackProps
+
+SAGEMAKER_FULL_ACCESS = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+
+
+@dataclass(frozen=True)
+class StudioAccountProps:
+    account: AccountStackProps
+    name: str
+    network: NewVpcProps | ExistingVpcProps
+    execution_role_name: str
+    discovery_role_arns: dict[str, str]
+    domain_name: str
+    user_profiles: tuple[str, ...]
+    classic: bool
+    jupyterlab: bool
+    home_efs_retention: str
+
+
+class StudioAccountStack(AccountStack):
+    vpc: VpcHandle
+
+    def __init__(self, scope: Construct, id: str, props: StudioAccountProps):
+        super().__init__(scope, id, props.account)
+        if isinstance(props.network, NewVpcProps):
+            self.vpc = NewVpc(self, "network", props.network)
+        else:
+            self.vpc = ExistingVpc(self, "network", props.network)
+        self.security_group = SecurityGroupWithEgress(
+            self,
+            "studio-security-group",
+            SecurityGroupProps(
+                name=f"{props.name}-studio",
+                description="SageMaker Studio domain: all outbound, all traffic between members",
+                vpc_id=self.vpc.vpc_id,
+                allow_from_self=True,
+            ),
+        )
+        self.security_group_id = self.security_group.security_group_id
+        if isinstance(props.network, NewVpcProps):
+            PrivateEndpoints(
+                self,
+                "private-endpoints",
+                PrivateEndpointsProps(
+                    region=props.account.region,
+                    vpc_id=self.vpc.vpc_id,
+                    subnet_ids=self.vpc.private_subnet_ids,
+                    route_table_ids=self.vpc.private_route_table_ids,
+                    security_group_id=self.security_group_id,
+                ),
+            )
+        inline = {"studio-emr-management": policies.studio_emr_management()}
+        if props.discovery_role_arns:
+            inline["assume-emr-account-roles"] = policies.assume_roles(list(props.discovery_role_arns.values()))
+        self.execution_role = Role(
+            self,
+            "execution-role",
+            RoleProps(
+                name=props.execution_role_name,
+                description="SageMaker Studio execution role (IAM-1)",
+                trust_policy=policies.service_trust("sagemaker.amazonaws.com"),
+                inline_policies=inline,
+                managed_policy_arns=(SAGEMAKER_FULL_ACCESS,),
+            ),
+        )
+        self.execution_role_arn = self.execution_role.role_arn
+        self.domain = StudioDomain(
+            self,
+            "studio-domain",
+            StudioDomainProps(
+                domain_name=props.domain_name,
+                vpc_id=self.vpc.vpc_id,
+                subnet_ids=self.vpc.private_subnet_ids,
+                security_group_id=self.security_group_id,
+                execution_role_arn=self.execution_role_arn,
+                user_profiles=props.user_profiles,
+                classic=props.classic,
+                jupyterlab=props.jupyterlab,
+                home_efs_retention=props.home_efs_retention,
+                discovery_role_arns=props.discovery_role_arns,
+                lifecycle_config_name=f"{props.name}-emr-discovery",
+            ),
+        )
