@@ -7,13 +7,30 @@ code: 2 for an invalid environment file, 1 for anything else that failed.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Callable, TypeVar
 
-import typer
+ROOT = Path(__file__).resolve().parent
 
-from config import StudioEmrError, available_envs
+
+def _use_project_toolchain() -> None:
+    """Run under the project's virtualenv, with its Node 22 first on PATH (jsii spawns `node`)."""
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if venv_python.is_file() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+        os.execv(str(venv_python), [str(venv_python), *sys.argv])
+    node_bin = str(ROOT / "node_modules" / ".bin")
+    if node_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = node_bin + os.pathsep + os.environ.get("PATH", "")
+
+
+_use_project_toolchain()
+
+from typing import Annotated, Callable, TypeVar  # noqa: E402
+
+import typer  # noqa: E402
+
+from config import StudioEmrError, available_envs  # noqa: E402
 
 app = typer.Typer(
     help=__doc__,

@@ -73,8 +73,9 @@ def _describe(shown: str, data: dict, err: dict) -> str:
 
 
 def _key_path(loc: tuple) -> str:
-    # pydantic adds the union member's class name to the location; it means nothing to a user.
-    parts = [str(p) for p in loc if not (isinstance(p, str) and p[:1].isupper())]
+    # pydantic adds union tags (class names) and validator names to the location; they mean
+    # nothing to a user.
+    parts = [str(p) for p in loc if not (isinstance(p, str) and (p[:1].isupper() or "[" in p))]
     return ".".join(parts)
 
 

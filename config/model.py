@@ -14,7 +14,7 @@ import ipaddress
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 ACCOUNT_ID = r"^\d{12}$"
 NAME = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
@@ -70,7 +70,24 @@ class RoleCredentials(Model):
     role_arn: Annotated[str, Field(pattern=ROLE_ARN)]
 
 
-Credentials = Union[ProfileCredentials, RoleCredentials]
+def _kind(keys: dict[str, str]):
+    """A discriminator for unions told apart by which key is present, so that an error is
+    reported against the one model the user meant instead of against every member."""
+
+    def pick(value: object) -> str:
+        data = value if isinstance(value, dict) else getattr(value, "__dict__", {})
+        for key, tag in keys.items():
+            if key in data:
+                return tag
+        return next(iter(keys.values()))
+
+    return Discriminator(pick)
+
+
+Credentials = Annotated[
+    Union[Annotated[ProfileCredentials, Tag("ProfileCredentials")], Annotated[RoleCredentials, Tag("RoleCredentials")]],
+    _kind({"role_arn": "RoleCredentials", "profile": "ProfileCredentials"}),
+]
 
 
 class NewNetwork(Model):
@@ -129,7 +146,10 @@ class ExistingNetwork(Model):
         return _parse_cidr(value)
 
 
-Network = Union[NewNetwork, ExistingNetwork]
+Network = Annotated[
+    Union[Annotated[NewNetwork, Tag("NewNetwork")], Annotated[ExistingNetwork, Tag("ExistingNetwork")]],
+    _kind({"vpc_id": "ExistingNetwork", "cidr": "NewNetwork"}),
+]
 
 
 class StudioAccount(Model):
@@ -189,7 +209,10 @@ class EnvironmentSettings(Model):
         default=None, description="the next environment in the promotion chain"
     )
     resource_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")] = "studio-emr"
-    state: LocalState | S3State = LocalState()
+    state: Annotated[
+        Union[Annotated[LocalState, Tag("LocalState")], Annotated[S3State, Tag("S3State")]],
+        Discriminator(lambda v: "S3State" if (v.get("backend") if isinstance(v, dict) else v.backend) == "s3" else "LocalState"),
+    ] = LocalState()
     studio_account: StudioAccount
     emr_accounts: list[EmrAccount] = Field(min_length=1)
     domain: Domain
