@@ -1,0 +1,12 @@
+"""Extensions to moto for the calls the AWS provider makes here and moto lacks or gets wrong.
+
+Each module patches moto's response handlers in this process only (no edits to site-packages)
+and follows the real API's shapes from botocore's service model."""
+
+from . import ec2, sagemaker, servicecatalog
+
+
+def install() -> None:
+    ec2.install()
+    sagemaker.install()
+    servicecatalog.install()
