@@ -41,4 +41,6 @@ def discovery_role_arns(env: EnvironmentFile) -> dict[str, str]:
 
 
 def peering_tags(env: EnvironmentFile, account: EmrAccount) -> dict[str, str]:
-    return {"Name": f"{prefix(env)}-to-{account.account_id}"}
+    """Tags for both ends of a peering connection. They must be identical on both sides (the
+    emulator keeps one tag set per connection), so the per-stack default tag is pinned here."""
+    return {"Name": f"{prefix(env)}-to-{account.account_id}", "stack": STUDIO_PEERING_STACK}
