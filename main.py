@@ -113,6 +113,94 @@ def synth(
             raise typer.Exit(1)
 
 
+StackArgument = Annotated[
+    list[str] | None,
+    typer.Argument(help="Only these stacks (in dependency order); default: every stack of the environment.", show_default=False),
+]
+
+
+@app.command()
+def deploy(env: EnvOption, stacks: StackArgument = None) -> None:
+    """Validate, synthesize, then apply every stack in dependency order, each with its own
+    account's credentials, and perform the peering handshake (request, wait for
+    pending-acceptance, accept, wait for active, DNS options, routes, SG references).
+
+    With target `emulator` (envs/local.yaml) it starts the embedded AWS emulator on
+    127.0.0.1 first. Safe to re-run: a deploy after success changes nothing and says so, and a
+    deploy after an interruption finishes the job.
+
+    Example: python main.py deploy --env local
+    """
+    from orchestration.deploy import deploy as run_deploy
+
+    report = _call(lambda: run_deploy(env, stacks, log=typer.echo))
+    verdict = "deployed" if report.changed else "no changes: everything was already deployed"
+    typer.secho(f"{env}: {verdict} ({len(report.outcomes)} stacks, {report.seconds:.0f} s)", fg=typer.colors.GREEN)
+    typer.echo(f"next: python main.py verify --env {env}")
+
+
+@app.command()
+def verify(
+    env: EnvOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check the deployed path through the live APIs, not state: peering active with DNS on
+    both sides, routes both ways, EMR SG admitting the Studio SG on the configured ports, the EMR
+    role trusting the execution role, the domain VPC-only with the right role ARNs, the Service
+    Catalog product visible with its launch constraint. Exits 1 if any check fails.
+
+    Example: python main.py verify --env local --json
+    """
+    from orchestration.verify import verify as run_verify
+
+    report = _call(lambda: run_verify(env))
+    if as_json:
+        typer.echo(report.to_json())
+    else:
+        for check in report.checks:
+            mark = typer.style("ok  ", fg=typer.colors.GREEN) if check.ok else typer.style("FAIL", fg=typer.colors.RED)
+            typer.echo(f"{mark} {check.name}: {check.detail}")
+        passed = sum(c.ok for c in report.checks)
+        typer.echo(f"{passed} passed, {len(report.checks) - passed} failed")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def destroy(env: EnvOption) -> None:
+    """Delete the Studio apps users started (SM-4), then destroy every stack in reverse
+    dependency order, each with its own account's credentials.
+
+    Example: python main.py destroy --env local
+    """
+    from orchestration.deploy import destroy as run_destroy
+
+    report = _call(lambda: run_destroy(env, log=typer.echo))
+    removed = sum(o.summary.remove for o in report.outcomes)
+    typer.secho(f"{env}: destroyed {removed} resources in {len(report.outcomes)} stacks ({report.seconds:.0f} s)", fg=typer.colors.GREEN)
+
+
+emulator_app = typer.Typer(help="The embedded AWS emulator (moto on 127.0.0.1) that target `emulator` uses.", no_args_is_help=True)
+app.add_typer(emulator_app, name="emulator")
+
+
+@emulator_app.command("status")
+def emulator_status() -> None:
+    """Say whether the emulator runs, and where."""
+    from orchestration import emulator as control
+
+    running = control.current()
+    typer.echo(f"running on {running.url} (pid {running.pid})" if running else "not running")
+
+
+@emulator_app.command("stop")
+def emulator_stop() -> None:
+    """Stop the emulator; every emulator environment's resources go with it."""
+    from orchestration import emulator as control
+
+    typer.echo("stopped" if control.stop() else "was not running")
+
+
 def _shown(path: Path) -> Path:
     try:
         return path.relative_to(Path.cwd())

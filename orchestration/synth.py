@@ -8,11 +8,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import EnvironmentFile, SynthError, load_env
-from stacks.app import PROJECT_ROOT, build_app, stack_ids
+from stacks.app import PROJECT_ROOT, STATE_DIR, build_app, stack_ids
 
 from .terraform import Terraform
 
-OUT_ROOT = PROJECT_ROOT / "cdktf.out"
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where synthesized stacks and Terraform state live (tests use their own)."""
+
+    out_root: Path = PROJECT_ROOT / "cdktf.out"
+    state_root: Path = STATE_DIR
+
+    def outdir(self, env_name: str) -> Path:
+        return self.out_root / env_name
+
 
 
 @dataclass(frozen=True)
@@ -33,18 +43,14 @@ class SynthResult:
         return json.loads((self.stack_dir(stack) / "cdk.tf.json").read_text())
 
 
-def default_outdir(env_name: str) -> Path:
-    return OUT_ROOT / env_name
+def synth(env_name: str, workspace: Workspace = Workspace()) -> SynthResult:
+    return synth_env(load_env(env_name), workspace)
 
 
-def synth(env_name: str, outdir: Path | None = None) -> SynthResult:
-    env = load_env(env_name)
-    return synth_env(env, outdir or default_outdir(env_name))
-
-
-def synth_env(env: EnvironmentFile, outdir: Path) -> SynthResult:
+def synth_env(env: EnvironmentFile, workspace: Workspace = Workspace()) -> SynthResult:
+    outdir = workspace.outdir(env.environment.name)
     try:
-        build_app(env, outdir).synth()
+        build_app(env, outdir, workspace.state_root).synth()
     except Exception as exc:  # jsii surfaces JavaScript errors as RuntimeError and friends
         raise SynthError(f"synthesis of environment {env.environment.name!r} failed: {exc}") from exc
     manifest = json.loads((outdir.resolve() / "manifest.json").read_text())

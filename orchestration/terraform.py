@@ -109,14 +109,35 @@ class Terraform:
             raise TerraformError(self.stack, "plan", progress.errors)
         return summary
 
-    def apply(self, plan_file: str = "tfplan", on_progress: ProgressCallback | None = None) -> Progress:
+    def apply(self, destroy: bool = False, on_progress: ProgressCallback | None = None) -> tuple[Progress, ChangeSummary]:
+        """Plan and apply in one process (``-auto-approve``); what changed, from the event stream."""
+        args = ["apply", "-auto-approve", "-input=false", "-json", "-lock-timeout=0s"]
+        if destroy:
+            args.append("-destroy")
         progress = Progress(self.stack)
-        code, events = self._stream(["apply", "-input=false", "-json", "-lock-timeout=0s", plan_file])
+        summary = ChangeSummary(0, 0, 0)
+        code, events = self._stream(args)
         for event in events:
+            if event.get("type") == "change_summary":
+                c = event["changes"]
+                summary = ChangeSummary(c.get("add", 0), c.get("change", 0), c.get("remove", 0))
             _record(progress, event, on_progress)
         if code() != 0:
-            raise TerraformError(self.stack, "apply", progress.errors)
-        return progress
+            raise TerraformError(self.stack, "destroy" if destroy else "apply", progress.errors)
+        return progress, summary
+
+    def state_addresses(self) -> list[str]:
+        """Addresses of the resources this stack's state holds (empty before the first apply)."""
+        result = self._run(["show", "-json"])
+        if result.returncode != 0:
+            raise TerraformError(self.stack, "show", [result.stderr.strip()])
+        root = json.loads(result.stdout or "{}").get("values", {}).get("root_module", {})
+        return [r["address"] for r in root.get("resources", []) if r.get("mode") == "managed"]
+
+    def import_resource(self, address: str, resource_id: str) -> None:
+        result = self._run(["import", "-input=false", "-no-color", "-lock-timeout=0s", address, resource_id])
+        if result.returncode != 0:
+            raise TerraformError(self.stack, f"import {address}", [result.stderr.strip()])
 
     def show_plan(self, plan_file: str = "tfplan") -> dict:
         result = self._run(["show", "-json", plan_file])
@@ -158,11 +179,11 @@ def _record(progress: Progress, event: dict, on_progress: ProgressCallback | Non
     kind = event.get("type")
     hook = event.get("hook", {})
     address = hook.get("resource", {}).get("addr")
-    if kind == "planned_change":
-        progress.total += 1
-    elif kind == "change_summary" and event["changes"].get("operation") in ("apply", "destroy"):
+    if hook.get("action") == "read":
+        return  # data sources (remote state of other stacks) are read, not changed
+    if kind == "change_summary" and event["changes"].get("operation") in ("plan", "destroy"):
         c = event["changes"]
-        progress.total = max(progress.total, c.get("add", 0) + c.get("change", 0) + c.get("remove", 0))
+        progress.total = c.get("add", 0) + c.get("change", 0) + c.get("remove", 0)
     elif kind == "apply_start" and address:
         progress.running.add(address)
     elif kind in ("apply_complete", "apply_errored") and address:

@@ -44,7 +44,7 @@ def stack_ids(env: EnvironmentFile) -> list[str]:
     return ids
 
 
-def build_app(env: EnvironmentFile, outdir: Path) -> App:
+def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -> App:
     settings = env.environment
     promoted = env.promoted
     outdir = outdir.resolve()
@@ -58,7 +58,7 @@ def build_app(env: EnvironmentFile, outdir: Path) -> App:
         if s3_state is None:
             # Relative to the directory terraform runs in, so synthesized files hold no machine paths.
             stack_dir = outdir / "stacks" / stack_id
-            local_path = os.path.relpath(STATE_DIR / settings.name / f"{stack_id}.tfstate", stack_dir)
+            local_path = os.path.relpath(state_dir / settings.name / f"{stack_id}.tfstate", stack_dir)
         return AccountStackProps(
             env_name=settings.name,
             account_id=account.account_id,
@@ -104,7 +104,7 @@ def build_app(env: EnvironmentFile, outdir: Path) -> App:
                 studio_execution_role_arn=studio_stack.execution_role_arn,
                 ports=ports,
             )
-        emr_name = name if account.name is None else f"{name}-{account.name}"
+        emr_name = naming.emr_name(env, account)
         emr_stacks[account.stack_id] = EmrAccountStack(
             app,
             account.stack_id,

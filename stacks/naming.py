@@ -15,6 +15,11 @@ def prefix(env: EnvironmentFile) -> str:
     return f"{env.environment.resource_prefix}-{env.environment.name}"
 
 
+def emr_name(env: EnvironmentFile, account: EmrAccount) -> str:
+    """Prefix of an EMR account's resource names (bucket, portfolio, product, security group)."""
+    return prefix(env) if account.name is None else f"{prefix(env)}-{account.name}"
+
+
 def emr_link_stack(account: EmrAccount) -> str:
     return f"{account.stack_id}-link"
 

@@ -11,7 +11,7 @@ import yaml
 from config import ENVS_DIR
 from config.loader import parse
 from modules.discovery import DISCOVERY_FILE
-from orchestration.synth import synth_env
+from orchestration.synth import Workspace, synth_env
 
 
 def resources(stack_json: dict, kind: str) -> list[dict]:
@@ -247,7 +247,7 @@ def test_single_account_layout_has_no_peering(tmp_path, synthesized):
     emr["account_id"] = data["environment"]["studio_account"]["account_id"]
     del emr["network"]
     env = parse(data, "single.yaml")
-    result = synth_env(env, tmp_path / "cdktf.out")
+    result = synth_env(env, Workspace(tmp_path / "cdktf.out", tmp_path / "state"))
     assert result.stacks == ["studio-account", "emr-account"]
     emr_stack = result.stack_json("emr-account")
     assert "aws_vpc" not in emr_stack.get("resource", {})

@@ -1,0 +1,128 @@
+"""Credentials per account: the environment Terraform runs with, and boto3 clients for the
+handshake waits, verify and destroy. Each account is reached with its own credentials only.
+
+* Real AWS: the account's profile, or its role assumed from the ambient credentials.
+* Emulator: the emulator's endpoint, and AssumeRole into the simulated account (the same
+  role ARN the synthesized provider block assumes).
+
+Plain boto3 with an ``endpoint_url`` is used rather than localstack-client: localstack-client
+has no servicecatalog in its port map and ignores a per-client endpoint_url (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from config import EnvironmentFile, ProfileCredentials, RoleCredentials, StudioEmrError, Target
+
+from .emulator import Emulator
+
+EMULATOR_KEYS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+
+
+class AccountAccessError(StudioEmrError):
+    """An account cannot be reached with its configured credentials, or they belong to another account."""
+
+
+@dataclass
+class AccountSession:
+    label: str  # "studio account 111111111111", for messages
+    account_id: str
+    region: str
+    endpoint_url: str | None
+    session: boto3.Session
+    _clients: dict = field(default_factory=dict)
+
+    def client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, region_name=self.region, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
+            )
+        return self._clients[service]
+
+
+class Accounts:
+    def __init__(self, env: EnvironmentFile, emulator: Emulator | None):
+        self.env = env
+        self.emulator = emulator
+        self._sessions: dict[str, AccountSession] = {}
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.emulator.url if self.emulator else None
+
+    def terraform_env(self) -> dict[str, str]:
+        """Variables for every terraform process of this environment."""
+        if self.env.environment.target is Target.emulator:
+            return {**EMULATOR_KEYS, "AWS_ENDPOINT_URL": self.emulator.url, "AWS_EC2_METADATA_DISABLED": "true"}
+        return {}
+
+    def studio(self) -> AccountSession:
+        return self._session("studio account", self.env.environment.studio_account)
+
+    def emr(self, account) -> AccountSession:
+        return self._session("EMR account", account)
+
+    def _session(self, role: str, account) -> AccountSession:
+        if account.account_id in self._sessions:
+            return self._sessions[account.account_id]
+        label = f"{role} {account.account_id}"
+        credentials = self.env.credentials_for(account)
+        try:
+            if self.emulator is not None:
+                base = boto3.Session(
+                    aws_access_key_id=EMULATOR_KEYS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=EMULATOR_KEYS["AWS_SECRET_ACCESS_KEY"],
+                    region_name=account.region,
+                )
+            elif isinstance(credentials, ProfileCredentials):
+                base = boto3.Session(profile_name=credentials.profile, region_name=account.region)
+            else:
+                base = boto3.Session(region_name=account.region)
+            session = base
+            if isinstance(credentials, RoleCredentials):
+                sts = base.client("sts", region_name=account.region, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG)
+                assumed = sts.assume_role(RoleArn=credentials.role_arn, RoleSessionName="studio-emr-infra")["Credentials"]
+                session = boto3.Session(
+                    aws_access_key_id=assumed["AccessKeyId"],
+                    aws_secret_access_key=assumed["SecretAccessKey"],
+                    aws_session_token=assumed["SessionToken"],
+                    region_name=account.region,
+                )
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise AccountAccessError(f"{label}: {exc}; add the profile or fix environment credentials") from None
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise AccountAccessError(f"{label}: cannot get credentials: {exc}") from None
+        self._sessions[account.account_id] = AccountSession(label, account.account_id, account.region, self.endpoint_url, session)
+        return self._sessions[account.account_id]
+
+    def preflight(self) -> None:
+        """Every account answers, and its credentials belong to it (allowed_account_ids would
+        stop Terraform later, with a less helpful message)."""
+        accounts = [("studio account", self.env.environment.studio_account)] + [
+            ("EMR account", a) for a in self.env.environment.emr_accounts
+        ]
+        for role, account in accounts:
+            session = self._session(role, account)
+            try:
+                actual = session.client("sts").get_caller_identity()["Account"]
+            except botocore.exceptions.EndpointConnectionError:
+                where = self.endpoint_url or "AWS"
+                raise AccountAccessError(f"{session.label}: {where} is unreachable") from None
+            except botocore.exceptions.NoCredentialsError:
+                raise AccountAccessError(
+                    f"{session.label}: no credentials found (configure a profile or role in envs/"
+                    f"{self.env.environment.name}.yaml, or the ambient AWS credentials)"
+                ) from None
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise AccountAccessError(f"{session.label}: {exc}") from None
+            if actual != account.account_id:
+                raise AccountAccessError(
+                    f"{session.label}: the configured credentials belong to account {actual}, not "
+                    f"{account.account_id}; nothing was applied"
+                )

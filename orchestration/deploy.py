@@ -1,0 +1,187 @@
+"""Deploy and destroy: walk the stack graph forward (apply) or backwards (destroy), each stack
+with its own account's credentials, independent stacks concurrently, nothing after a failure.
+
+The peering handshake sits between the waves: after the request, wait for pending-acceptance;
+after the accepts, wait for active; only then the requester's DNS option and routes.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from config import EnvironmentFile, StudioEmrError, Target, load_env
+from stacks import naming
+
+from . import emulator as emulator_control
+from . import handshake
+from .accounts import Accounts
+from .lock import EnvironmentLock
+from .studio_apps import delete_domain_apps
+from .synth import SynthResult, Workspace, synth_env
+from .terraform import ChangeSummary, Progress, Terraform
+
+Log = Callable[[str], None]
+PEERING_TIMEOUT_SECONDS = 600
+
+
+@dataclass
+class StackOutcome:
+    stack: str
+    summary: ChangeSummary
+    seconds: float
+
+
+@dataclass
+class RunReport:
+    env_name: str
+    action: str  # "deploy" or "destroy"
+    outcomes: list[StackOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    emulator_url: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(not o.summary.is_empty for o in self.outcomes)
+
+
+def waves(dependencies: dict[str, list[str]], selected: list[str] | None = None) -> list[list[str]]:
+    """Stacks grouped so that each group depends only on earlier groups."""
+    remaining = {s: set(d) for s, d in dependencies.items()}
+    done: set[str] = set()
+    result = []
+    while remaining:
+        ready = sorted(s for s, deps in remaining.items() if deps <= done)
+        if not ready:
+            raise StudioEmrError(f"stack dependencies form a cycle: {sorted(remaining)}")
+        result.append(ready)
+        done.update(ready)
+        for s in ready:
+            del remaining[s]
+    if selected is not None:
+        unknown = sorted(set(selected) - set(dependencies))
+        if unknown:
+            raise StudioEmrError(f"unknown stack(s) {', '.join(unknown)}; this environment has {', '.join(dependencies)}")
+        result = [[s for s in wave if s in selected] for wave in result]
+        result = [wave for wave in result if wave]
+    return result
+
+
+class _Run:
+    """One deploy or destroy of one environment."""
+
+    def __init__(self, env: EnvironmentFile, workspace: Workspace, log: Log, action: str):
+        self.env = env
+        self.workspace = workspace
+        self.log = log
+        self.action = action
+        self.emulator = None
+        if env.environment.target is Target.emulator:
+            self.emulator = emulator_control.ensure_running([env.environment.name], workspace.state_root, log)
+        self.accounts = Accounts(env, self.emulator)
+        self.result: SynthResult = synth_env(env, workspace)
+        self.report = RunReport(env.environment.name, action, emulator_url=self.emulator.url if self.emulator else None)
+
+    def terraform(self, stack: str) -> Terraform:
+        terraform = Terraform(stack, self.result.stack_dir(stack), self.accounts.terraform_env())
+        if not (self.result.stack_dir(stack) / ".terraform" / "terraform.tfstate").is_file():
+            terraform.init()
+        return terraform
+
+    def run_stack(self, stack: str, destroy: bool) -> StackOutcome:
+        start = time.monotonic()
+        terraform = self.terraform(stack)
+        if not destroy and stack == naming.STUDIO_PEERING_STACK:
+            self.adopt_orphan_peerings(terraform)
+        verb = "destroying" if destroy else "applying"
+        self.log(f"[{stack}] {verb} with the credentials of account {self._account_of(stack)}")
+        _, summary = terraform.apply(destroy=destroy, on_progress=self._progress_printer())
+        outcome = StackOutcome(stack, summary, time.monotonic() - start)
+        what = "no changes" if summary.is_empty else f"{summary.add} added, {summary.change} changed, {summary.remove} destroyed"
+        self.log(f"[{stack}] done in {outcome.seconds:.0f} s: {what}")
+        return outcome
+
+    def _account_of(self, stack: str) -> str:
+        return self.result.stack_json(stack)["provider"]["aws"][0]["allowed_account_ids"][0]
+
+    def _progress_printer(self):
+        last = {"done": -1}
+
+        def show(progress: Progress) -> None:
+            if progress.done != last["done"] and progress.total:
+                last["done"] = progress.done
+                running = ", ".join(sorted(progress.running)[:2])
+                more = f" +{len(progress.running) - 2}" if len(progress.running) > 2 else ""
+                now = f"; running {running}{more}" if running else ""
+                self.log(f"[{progress.stack}] {progress.done}/{progress.total}{now}")
+
+        return show
+
+    def adopt_orphan_peerings(self, terraform: Terraform) -> None:
+        """A request whose create was interrupted after AWS made it but before state saved it
+        would be requested again; import such a connection instead of duplicating it."""
+        in_state = set(terraform.state_addresses())
+        live = handshake.live_connections(self.env, self.accounts)
+        stack_by_tag = {naming.peering_tags(self.env, a)["Name"]: a.stack_id for a in self.env.peered_emr_accounts}
+        resources = self.result.stack_json(naming.STUDIO_PEERING_STACK)["resource"]["aws_vpc_peering_connection"]
+        for logical_id, resource in resources.items():
+            address = f"aws_vpc_peering_connection.{logical_id}"
+            stack_key = stack_by_tag.get(resource["tags"]["Name"])
+            if address not in in_state and stack_key in live:
+                pcx = live[stack_key]["VpcPeeringConnectionId"]
+                self.log(f"[{naming.STUDIO_PEERING_STACK}] adopting {pcx}, requested by an interrupted deploy")
+                terraform.import_resource(address, pcx)
+
+    def walk(self, stack_waves: list[list[str]], destroy: bool, between: Callable[[list[str]], None]) -> None:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for wave in stack_waves:
+                futures = [pool.submit(self.run_stack, stack, destroy) for stack in wave]
+                errors = []
+                for future in futures:
+                    try:
+                        self.report.outcomes.append(future.result())
+                    except StudioEmrError as exc:
+                        errors.append(exc)
+                if errors:
+                    # Stacks after a failed one never run (their inputs may be missing).
+                    raise errors[0]
+                between(wave)
+
+
+def deploy(env_name: str, stacks: list[str] | None = None, workspace: Workspace = Workspace(), log: Log = print) -> RunReport:
+    env = load_env(env_name)
+    start = time.monotonic()
+    with EnvironmentLock(workspace.state_root, env_name, "deploy"):
+        run = _Run(env, workspace, log, "deploy")
+        run.accounts.preflight()
+        plan = waves(run.result.dependencies, stacks)
+        log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
+
+        def handshake_step(wave: list[str]) -> None:
+            if naming.STUDIO_PEERING_STACK in wave:
+                handshake.wait_for(env, run.accounts, {handshake.PENDING, handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, log)
+            if any(s in wave for s in (naming.emr_link_stack(a) for a in env.peered_emr_accounts)):
+                handshake.wait_for(env, run.accounts, {handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, log)
+
+        run.walk(plan, destroy=False, between=handshake_step)
+    run.report.seconds = time.monotonic() - start
+    return run.report
+
+
+def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print) -> RunReport:
+    env = load_env(env_name)
+    start = time.monotonic()
+    with EnvironmentLock(workspace.state_root, env_name, "destroy"):
+        run = _Run(env, workspace, log, "destroy")
+        run.accounts.preflight()
+        plan = list(reversed(waves(run.result.dependencies)))
+        log(f"destroying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
+
+        # SM-4: apps users started in Studio are not Terraform's; they must go before the
+        # domain and its user profiles can.
+        delete_domain_apps(env, run.accounts, log)
+        run.walk(plan, destroy=True, between=lambda wave: None)
+    run.report.seconds = time.monotonic() - start
+    return run.report

@@ -1,0 +1,116 @@
+"""Start, find and stop the embedded emulator (``emulator/server.py``) as a background process.
+
+The emulator keeps everything in memory, so Terraform state of an emulator environment is only
+meaningful while the emulator process that built it lives. Its identity is recorded next to the
+states; when a new emulator starts, states left by an earlier one are set aside (renamed, not
+deleted) so that the next deploy starts clean instead of refreshing resources that no longer exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from config import StudioEmrError
+
+from .terraform import PROJECT_ROOT
+
+STATE_ROOT = PROJECT_ROOT / ".state"
+START_TIMEOUT_SECONDS = 60
+
+
+class EmulatorError(StudioEmrError):
+    """The emulator could not be started or reached."""
+
+
+@dataclass(frozen=True)
+class Emulator:
+    pid: int
+    port: int
+    url: str
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        try:
+            with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=5):
+                return True
+        except OSError:
+            return False
+
+
+def record_path(state_root: Path = STATE_ROOT) -> Path:
+    return state_root / "emulator.json"
+
+
+def current(state_root: Path = STATE_ROOT) -> Emulator | None:
+    """The recorded emulator, if it is still running."""
+    path = record_path(state_root)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    emulator = Emulator(pid=data["pid"], port=data["port"], url=data["url"])
+    return emulator if emulator.alive() else None
+
+
+def ensure_running(emulator_env_names: list[str], state_root: Path = STATE_ROOT, log=print) -> Emulator:
+    """The running emulator, or a new one; states of ``emulator_env_names`` built by an earlier
+    emulator are set aside first."""
+    running = current(state_root)
+    if running is not None:
+        return running
+    state_root.mkdir(parents=True, exist_ok=True)
+    for env_name in emulator_env_names:
+        states = state_root / env_name
+        if states.is_dir() and any(states.glob("*.tfstate")):
+            stale = state_root / f"{env_name}.stale-{int(time.time())}"
+            states.rename(stale)
+            log(f"emulator: the emulator that held environment {env_name!r} is gone; its state moved to {stale.name}")
+    ready = record_path(state_root)
+    ready.unlink(missing_ok=True)
+    log_file = open(state_root / "emulator.log", "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator.server", "--port", "0", "--ready-file", str(ready)],
+        cwd=PROJECT_ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # outlives this command, and Ctrl-C here does not reach it
+    )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmulatorError(f"the emulator exited at start (code {process.returncode}); see {state_root / 'emulator.log'}")
+        emulator = current(state_root)
+        if emulator is not None:
+            log(f"emulator: started on {emulator.url} (pid {emulator.pid})")
+            return emulator
+        time.sleep(0.2)
+    process.kill()
+    raise EmulatorError(f"the emulator did not answer within {START_TIMEOUT_SECONDS} s; see {state_root / 'emulator.log'}")
+
+
+def stop(state_root: Path = STATE_ROOT) -> bool:
+    """Stop the recorded emulator; False if none was running."""
+    emulator = current(state_root)
+    record_path(state_root).unlink(missing_ok=True)
+    if emulator is None:
+        return False
+    os.kill(emulator.pid, signal.SIGTERM)
+    for _ in range(50):
+        try:
+            os.kill(emulator.pid, 0)
+        except OSError:
+            return True
+        time.sleep(0.1)
+    os.kill(emulator.pid, signal.SIGKILL)
+    return True

@@ -1,0 +1,226 @@
+"""Verify the deployed path through the live APIs (never Terraform state): what a data
+scientist's Studio needs to reach EMR."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass
+
+import botocore.exceptions
+
+from config import EnvironmentFile, StudioGeneration, Target, load_env
+from modules.discovery import DISCOVERY_FILE_NAME
+from modules.service_catalog import STUDIO_VISIBILITY_TAG
+from stacks import naming
+
+from . import emulator as emulator_control
+from .accounts import AccountSession, Accounts
+from .handshake import live_connections
+from .studio_apps import find_domain_id
+from .synth import Workspace
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    env_name: str
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def to_json(self) -> str:
+        return json.dumps({"environment": self.env_name, "ok": self.ok, "checks": [asdict(c) for c in self.checks]}, indent=2)
+
+
+class _Verifier:
+    def __init__(self, env: EnvironmentFile, accounts: Accounts):
+        self.env = env
+        self.accounts = accounts
+        self.checks: list[Check] = []
+        self.studio = accounts.studio()
+        self.domain = None
+
+    def check(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name, bool(ok), detail))
+        return bool(ok)
+
+    def run(self) -> list[Check]:
+        studio_sg = self.check_domain()
+        connections = live_connections(self.env, self.accounts) if self.env.peered_emr_accounts else {}
+        for account in self.env.environment.emr_accounts:
+            emr = self.accounts.emr(account)
+            peered = account.account_id != self.env.environment.studio_account.account_id
+            if peered:
+                self.check_peering(account, connections.get(account.stack_id))
+            self.check_emr_ingress(account, emr, studio_sg, peered)
+            if peered:
+                self.check_discovery_role(account, emr)
+            self.check_service_catalog(account, emr)
+        return self.checks
+
+    # --- Studio ---------------------------------------------------------------------------
+
+    def check_domain(self) -> str | None:
+        sagemaker = self.studio.client("sagemaker")
+        domain_id = find_domain_id(self.env, self.accounts)
+        if not self.check("domain exists", domain_id is not None, f"domain {self.env.environment.domain.name!r}"):
+            return None
+        domain = sagemaker.describe_domain(DomainId=domain_id)
+        self.domain = domain
+        settings = domain.get("DefaultUserSettings", {})
+        security_groups = settings.get("SecurityGroups", [])
+        studio_sg = security_groups[0] if security_groups else None
+        ec2 = self.studio.client("ec2")
+        subnets = ec2.describe_subnets(SubnetIds=domain["SubnetIds"])["Subnets"] if domain.get("SubnetIds") else []
+        network = self.env.environment.studio_account.network
+        expected = set(getattr(network, "private_subnet_cidrs", []) or [])
+        actual_cidrs = {s["CidrBlock"] for s in subnets}
+        subnets_ok = (actual_cidrs == expected) if expected else set(domain["SubnetIds"]) == set(network.private_subnet_ids)
+        self.check(
+            "domain is VPC-only in the private subnets",
+            domain.get("AppNetworkAccessType") == "VpcOnly" and subnets_ok and len({s["AvailabilityZone"] for s in subnets}) >= 2,
+            f"{domain_id}: {domain.get('AppNetworkAccessType')}, subnets {sorted(actual_cidrs)} in "
+            f"{sorted({s['AvailabilityZone'] for s in subnets})}, security group {studio_sg}",
+        )
+        expected_arns = naming.discovery_role_arns(self.env)
+        generation = self.env.promoted.studio_generation
+        if expected_arns and generation in (StudioGeneration.classic, StudioGeneration.both):
+            lcc_arns = settings.get("JupyterServerAppSettings", {}).get("LifecycleConfigArns", [])
+            found = {}
+            for arn in lcc_arns:
+                name = arn.rsplit("/", 1)[-1]
+                config = sagemaker.describe_studio_lifecycle_config(StudioLifecycleConfigName=name)
+                script = base64.b64decode(config["StudioLifecycleConfigContent"]).decode()
+                if DISCOVERY_FILE_NAME in script:
+                    found = json.loads(script.split('<<- "EOF"\n', 1)[1].split("\nEOF", 1)[0])
+            self.check("Classic lifecycle script names the EMR roles", found == expected_arns,
+                       f"{DISCOVERY_FILE_NAME}: {found or 'not written by any lifecycle configuration'}")
+        if expected_arns and generation in (StudioGeneration.jupyterlab, StudioGeneration.both):
+            lab = settings.get("JupyterLabAppSettings", {}).get("EmrSettings", {}).get("AssumableRoleArns", [])
+            self.check("JupyterLab EMR settings name the EMR roles", sorted(lab) == sorted(expected_arns.values()),
+                       f"assumable roles {sorted(lab)}")
+        return studio_sg
+
+    # --- network --------------------------------------------------------------------------
+
+    def check_peering(self, account, connection: dict | None) -> None:
+        label = f"peering to {account.account_id}"
+        if not self.check(f"{label} is active", connection is not None and connection["Status"]["Code"] == "active",
+                          connection["Status"]["Code"] if connection else "no live peering connection"):
+            return
+        pcx = connection["VpcPeeringConnectionId"]
+        requester_dns = connection["RequesterVpcInfo"].get("PeeringOptions", {}).get("AllowDnsResolutionFromRemoteVpc")
+        accepter_dns = connection["AccepterVpcInfo"].get("PeeringOptions", {}).get("AllowDnsResolutionFromRemoteVpc")
+        self.check(f"{label}: private DNS resolution on both sides", requester_dns and accepter_dns,
+                   f"{pcx}: requester {requester_dns}, accepter {accepter_dns}")
+        studio_vpc = connection["RequesterVpcInfo"]["VpcId"]
+        emr_vpc = connection["AccepterVpcInfo"]["VpcId"]
+        to_emr = _tables_missing_route(self.studio, studio_vpc, account.network.cidr, pcx, self.domain.get("SubnetIds", []))
+        self.check(f"{label}: Studio subnets route {account.network.cidr} to the peering", not to_emr,
+                   f"{pcx}" + (f"; missing in {to_emr}" if to_emr else ""))
+        studio_cidr = self.env.environment.studio_account.network.cidr
+        to_studio = _tables_missing_route(self.accounts.emr(account), emr_vpc, studio_cidr, pcx, None)
+        self.check(f"{label}: EMR subnets route {studio_cidr} back", not to_studio,
+                   f"{pcx}" + (f"; missing in {to_studio}" if to_studio else ""))
+
+    def check_emr_ingress(self, account, emr: AccountSession, studio_sg: str | None, peered: bool) -> None:
+        name = f"{naming.emr_name(self.env, account)}-emr-primary"
+        ec2 = emr.client("ec2")
+        groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]
+        if not self.check(f"EMR primary SG exists in {account.account_id}", groups, name):
+            return
+        group_id = groups[0]["GroupId"]
+        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+        ingress = [r for r in rules if not r["IsEgress"]]
+        from_cidr = [r for r in ingress if r.get("CidrIpv4") or r.get("CidrIpv6")]
+        admitted = {r["FromPort"] for r in ingress if r.get("ReferencedGroupInfo", {}).get("GroupId") == studio_sg
+                    and r["IpProtocol"] == "tcp" and r["FromPort"] == r["ToPort"]}
+        wanted = set(self.env.promoted.studio_to_emr_ports)
+        self.check(
+            f"EMR SG in {account.account_id} admits ports {sorted(wanted)} from the Studio SG only",
+            admitted >= wanted and not from_cidr,
+            f"{group_id}: from {studio_sg} on {sorted(admitted)}" + (f"; CIDR sources {from_cidr}" if from_cidr else ""),
+        )
+
+    # --- IAM and Service Catalog ----------------------------------------------------------
+
+    def check_discovery_role(self, account, emr: AccountSession) -> None:
+        execution_arn = naming.execution_role_arn(self.env)
+        role_name = naming.discovery_role_name(self.env)
+        try:
+            role = emr.client("iam").get_role(RoleName=role_name)["Role"]
+        except botocore.exceptions.ClientError:
+            self.check(f"EMR role in {account.account_id} trusts the Studio execution role", False, f"{role_name} missing")
+            return
+        trust = role["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        principals = [p for s in trust["Statement"] if s["Effect"] == "Allow" for p in _aws_principals(s)]
+        self.check(f"EMR role in {account.account_id} trusts the Studio execution role", principals == [execution_arn],
+                   f"{role['Arn']} trusts {principals}")
+        policy = self.studio.client("iam").get_role_policy(
+            RoleName=naming.execution_role_name(self.env), PolicyName="assume-emr-account-roles"
+        )["PolicyDocument"]
+        policy = json.loads(policy) if isinstance(policy, str) else policy
+        resources = [r for s in policy["Statement"] if s["Action"] == "sts:AssumeRole" for r in _as_list(s["Resource"])]
+        self.check(f"Studio execution role may assume the EMR role in {account.account_id}", role["Arn"] in resources,
+                   f"{naming.execution_role_name(self.env)} may assume {resources}")
+
+    def check_service_catalog(self, account, emr: AccountSession) -> None:
+        catalog = emr.client("servicecatalog")
+        product_name = f"{naming.emr_name(self.env, account)}-emr-cluster"
+        try:
+            product = catalog.describe_product_as_admin(Name=product_name)
+        except botocore.exceptions.ClientError:
+            self.check(f"EMR product visible in Studio ({account.account_id})", False, f"{product_name} missing")
+            return
+        tags = {t["Key"]: t["Value"] for t in product.get("Tags", [])}
+        visible = all(tags.get(k) == v for k, v in STUDIO_VISIBILITY_TAG.items())
+        self.check(f"EMR product visible in Studio ({account.account_id})", visible, f"{product_name} tags {tags}")
+        product_id = product["ProductViewDetail"]["ProductViewSummary"]["ProductId"]
+        portfolios = catalog.list_portfolios_for_product(ProductId=product_id)["PortfolioDetails"]
+        constraints = [c for p in portfolios
+                       for c in catalog.list_constraints_for_portfolio(PortfolioId=p["Id"], ProductId=product_id)["ConstraintDetails"]]
+        self.check(f"EMR product has its launch constraint ({account.account_id})",
+                   any(c["Type"] == "LAUNCH" for c in constraints), f"constraints {[c['Type'] for c in constraints]}")
+
+
+def _tables_missing_route(session: AccountSession, vpc_id: str, cidr: str, pcx: str, subnet_ids: list[str] | None) -> list[str]:
+    tables = session.client("ec2").describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    if subnet_ids is not None:
+        tables = [t for t in tables if any(a.get("SubnetId") in subnet_ids for a in t.get("Associations", []))]
+    else:
+        tables = [t for t in tables if any(a.get("SubnetId") for a in t.get("Associations", []))]
+    return [t["RouteTableId"] for t in tables
+            if not any(r.get("DestinationCidrBlock") == cidr and r.get("VpcPeeringConnectionId") == pcx for r in t["Routes"])] \
+        or ([] if tables else [f"(no route tables of {vpc_id} serve the subnets)"])
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _aws_principals(statement: dict) -> list[str]:
+    principal = statement.get("Principal", {})
+    return _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else [principal]
+
+
+def verify(env_name: str, workspace: Workspace = Workspace()) -> VerifyReport:
+    env = load_env(env_name)
+    emulator = None
+    if env.environment.target is Target.emulator:
+        emulator = emulator_control.current(workspace.state_root)
+        if emulator is None:
+            return VerifyReport(env_name, [Check("emulator is running", False,
+                                                 f"no emulator is running; run `python main.py deploy --env {env_name}` first")])
+    accounts = Accounts(env, emulator)
+    accounts.preflight()
+    return VerifyReport(env_name, _Verifier(env, accounts).run())
