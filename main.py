@@ -120,20 +120,28 @@ StackArgument = Annotated[
 
 
 @app.command()
-def deploy(env: EnvOption, stacks: StackArgument = None) -> None:
+def deploy(
+    env: EnvOption,
+    stacks: StackArgument = None,
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="Re-plan every stack against the live resources, even those unchanged since their last apply."),
+    ] = False,
+) -> None:
     """Validate, synthesize, then apply every stack in dependency order, each with its own
     account's credentials, and perform the peering handshake (request, wait for
     pending-acceptance, accept, wait for active, DNS options, routes, SG references).
 
     With target `emulator` (envs/local.yaml) it starts the embedded AWS emulator on
     127.0.0.1 first. Safe to re-run: a deploy after success changes nothing and says so, and a
-    deploy after an interruption finishes the job.
+    deploy after an interruption finishes the job. Stacks unchanged since their last successful
+    apply are skipped; `--refresh` re-plans them against the live resources (drift).
 
     Example: python main.py deploy --env local
     """
     from orchestration.deploy import deploy as run_deploy
 
-    report = _call(lambda: run_deploy(env, stacks, log=typer.echo))
+    report = _call(lambda: run_deploy(env, stacks, refresh=refresh, log=typer.echo))
     verdict = "deployed" if report.changed else "no changes: everything was already deployed"
     typer.secho(f"{env}: {verdict} ({len(report.outcomes)} stacks, {report.seconds:.0f} s)", fg=typer.colors.GREEN)
     typer.echo(f"next: python main.py verify --env {env}")

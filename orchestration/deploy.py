@@ -7,9 +7,11 @@ after the accepts, wait for active; only then the requester's DNS option and rou
 
 from __future__ import annotations
 
+import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from config import EnvironmentFile, StudioEmrError, Target, load_env
@@ -32,6 +34,7 @@ class StackOutcome:
     stack: str
     summary: ChangeSummary
     seconds: float
+    skipped: bool = False
 
 
 @dataclass
@@ -72,8 +75,10 @@ def waves(dependencies: dict[str, list[str]], selected: list[str] | None = None)
 class _Run:
     """One deploy or destroy of one environment."""
 
-    def __init__(self, env: EnvironmentFile, workspace: Workspace, log: Log, action: str):
+    def __init__(self, env: EnvironmentFile, workspace: Workspace, log: Log, action: str, refresh: bool = True):
         self.env = env
+        self.refresh = refresh
+        self.changed_stacks: set[str] = set()
         self.workspace = workspace
         self.log = log
         self.action = action
@@ -90,14 +95,40 @@ class _Run:
             terraform.init()
         return terraform
 
+    def fingerprint_path(self, stack: str) -> Path:
+        return self.workspace.state_root / self.env.environment.name / f"{stack}.applied"
+
+    def fingerprint(self, stack: str) -> str:
+        """What a stack's last successful apply was made from: its configuration, the
+        fingerprints of the stacks it reads, the emulator it ran against, and its own state file."""
+        digest = hashlib.sha256((self.result.stack_dir(stack) / "cdk.tf.json").read_bytes())
+        for upstream in sorted(self.result.dependencies[stack]):
+            path = self.fingerprint_path(upstream)
+            digest.update(path.read_bytes() if path.is_file() else b"never applied")
+        digest.update((self.report.emulator_url or "aws").encode())
+        state = self.workspace.state_root / self.env.environment.name / f"{stack}.tfstate"
+        digest.update(state.read_bytes() if state.is_file() else b"no local state")
+        return digest.hexdigest()
+
     def run_stack(self, stack: str, destroy: bool) -> StackOutcome:
         start = time.monotonic()
+        recorded = self.fingerprint_path(stack)
+        upstream_changed = any(d in self.changed_stacks for d in self.result.dependencies[stack])
+        if not destroy and not self.refresh and not upstream_changed and recorded.is_file() \
+                and recorded.read_text() == self.fingerprint(stack):
+            self.log(f"[{stack}] unchanged since its last successful apply: skipped (--refresh re-checks live resources)")
+            return StackOutcome(stack, ChangeSummary(0, 0, 0), time.monotonic() - start, skipped=True)
         terraform = self.terraform(stack)
         if not destroy and stack == naming.STUDIO_PEERING_STACK:
             self.adopt_orphan_peerings(terraform)
         verb = "destroying" if destroy else "applying"
         self.log(f"[{stack}] {verb} with the credentials of account {self._account_of(stack)}")
+        recorded.unlink(missing_ok=True)
         _, summary = terraform.apply(destroy=destroy, on_progress=self._progress_printer())
+        if not summary.is_empty:
+            self.changed_stacks.add(stack)
+        if not destroy:
+            recorded.write_text(self.fingerprint(stack))
         outcome = StackOutcome(stack, summary, time.monotonic() - start)
         what = "no changes" if summary.is_empty else f"{summary.add} added, {summary.change} changed, {summary.remove} destroyed"
         self.log(f"[{stack}] done in {outcome.seconds:.0f} s: {what}")
@@ -150,11 +181,19 @@ class _Run:
                 between(wave)
 
 
-def deploy(env_name: str, stacks: list[str] | None = None, workspace: Workspace = Workspace(), log: Log = print) -> RunReport:
+def deploy(
+    env_name: str,
+    stacks: list[str] | None = None,
+    refresh: bool = False,
+    workspace: Workspace = Workspace(),
+    log: Log = print,
+) -> RunReport:
+    """Apply the environment. Stacks unchanged since their last successful apply are skipped
+    unless ``refresh``, which re-plans every stack against the live resources (drift)."""
     env = load_env(env_name)
     start = time.monotonic()
     with EnvironmentLock(workspace.state_root, env_name, "deploy"):
-        run = _Run(env, workspace, log, "deploy")
+        run = _Run(env, workspace, log, "deploy", refresh=refresh)
         run.accounts.preflight()
         plan = waves(run.result.dependencies, stacks)
         log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
