@@ -1,0 +1,94 @@
+"""Orchestration without Terraform: stack ordering, the environment lock, account access and
+the peering handshake's failure modes, against a real emulator where an API is involved."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from config import ENVS_DIR, StudioEmrError
+from config.loader import parse
+from orchestration import emulator as emulator_control
+from orchestration.accounts import AccountAccessError, Accounts
+from orchestration.deploy import deploy, waves
+from orchestration.handshake import PeeringError, wait_for
+from orchestration.lock import EnvironmentLock, EnvironmentLocked
+from orchestration.synth import Workspace
+from stacks import naming
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    state_root = tmp_path_factory.mktemp("orchestration-emulator")
+    running = emulator_control.ensure_running([], state_root, log=lambda line: None)
+    yield running
+    emulator_control.stop(state_root)
+
+
+def local_with(**changes):
+    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    for path, value in changes.items():
+        node = data
+        keys = path.split(".")
+        for key in keys[:-1]:
+            node = node[int(key)] if key.isdigit() else node[key]
+        node[keys[-1]] = value
+    return parse(data, "local.yaml")
+
+
+def test_waves_run_independent_stacks_together_and_respect_dependencies():
+    deps = {"studio-account": [], "emr-account": [], "studio-account-peering": ["studio-account", "emr-account"],
+            "emr-account-link": ["studio-account-peering"], "studio-account-link": ["emr-account-link"]}
+    assert waves(deps) == [["emr-account", "studio-account"], ["studio-account-peering"], ["emr-account-link"],
+                           ["studio-account-link"]]
+    assert waves(deps, ["studio-account-link", "studio-account"]) == [["studio-account"], ["studio-account-link"]]
+    with pytest.raises(StudioEmrError, match="unknown stack"):
+        waves(deps, ["nope"])
+    with pytest.raises(StudioEmrError, match="cycle"):
+        waves({"a": ["b"], "b": ["a"]})
+
+
+def test_a_second_deploy_of_the_same_environment_names_the_lock_holder(tmp_path):
+    with EnvironmentLock(tmp_path, "local", "deploy"):
+        with pytest.raises(EnvironmentLocked, match=r"environment 'local' is locked by `deploy` \(pid \d+ on .*started"):
+            deploy("local", workspace=Workspace(tmp_path / "out", tmp_path), log=lambda line: None)
+    assert not list((tmp_path / "local").glob("*.tfstate")), "nothing was applied"
+
+
+def test_credentials_of_another_account_are_refused(emulator):
+    env = local_with(**{"environment.emr_accounts.0.credentials": {"role_arn": "arn:aws:iam::333333333333:role/Admin"}})
+    with pytest.raises(AccountAccessError, match="EMR account 222222222222: the configured credentials belong to account 333333333333"):
+        Accounts(env, emulator).preflight()
+
+
+def test_a_missing_profile_is_named():
+    env = local_with(**{"environment.target": "aws",
+                        "environment.studio_account.credentials": {"profile": "no-such-profile-here"},
+                        "environment.emr_accounts.0.credentials": {"profile": "no-such-profile-here"}})
+    with pytest.raises(AccountAccessError, match="studio account 111111111111: .*no-such-profile-here"):
+        Accounts(env, None).preflight()
+
+
+def test_an_unreachable_endpoint_is_named():
+    env = local_with()
+    dead = emulator_control.Emulator(pid=0, port=9, url="http://127.0.0.1:9")
+    with pytest.raises(AccountAccessError, match=r"studio account 111111111111: .*127\.0\.0\.1:9"):
+        Accounts(env, dead).preflight()
+
+
+def test_a_rejected_peering_request_stops_the_handshake(emulator):
+    env = local_with()
+    accounts = Accounts(env, emulator)
+    studio_ec2 = accounts.studio().client("ec2")
+    emr_ec2 = accounts.emr(env.environment.emr_accounts[0]).client("ec2")
+    studio_vpc = studio_ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    emr_vpc = emr_ec2.create_vpc(CidrBlock="2.0.0.0/16")["Vpc"]["VpcId"]
+    tags = [{"Key": k, "Value": v} for k, v in naming.peering_tags(env, env.environment.emr_accounts[0]).items()]
+    pcx = studio_ec2.create_vpc_peering_connection(
+        VpcId=studio_vpc, PeerVpcId=emr_vpc, PeerOwnerId="222222222222",
+        TagSpecifications=[{"ResourceType": "vpc-peering-connection", "Tags": tags}],
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    assert wait_for(env, accounts, {"pending-acceptance"}, 10, log=lambda line: None) == {"emr-account": pcx}
+    emr_ec2.reject_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    with pytest.raises(PeeringError, match=f"peering {pcx} to EMR account 222222222222 is rejected"):
+        wait_for(env, accounts, {"active"}, 10, log=lambda line: None)
