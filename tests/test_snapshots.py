@@ -6,6 +6,7 @@ A change to the synthesized JSON fails here until the snapshot is rewritten with
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
@@ -32,8 +33,8 @@ def test_stacks_match_their_snapshots(env_name, synthesized, request):
         path = directory / f"{stack}.json"
         if update:
             path.write_text(current)
-        else:
-            assert current == path.read_text(), (
-                f"{env_name}/{stack} differs from tests/snapshots/{env_name}/{stack}.json; "
-                "review the change and rerun with --update-snapshots"
-            )
+        elif current != path.read_text():
+            diff = "".join(difflib.unified_diff(path.read_text().splitlines(True), current.splitlines(True),
+                                                "snapshot", "synthesized", n=2))
+            pytest.fail(f"{env_name}/{stack} differs from tests/snapshots/{env_name}/{stack}.json; review the "
+                        f"change and rerun with --update-snapshots:\n{diff[:3000]}")
