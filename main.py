@@ -188,6 +188,69 @@ def destroy(env: EnvOption) -> None:
     typer.secho(f"{env}: destroyed {removed} resources in {len(report.outcomes)} stacks ({report.seconds:.0f} s)", fg=typer.colors.GREEN)
 
 
+@app.command()
+def plan(
+    env: EnvOption,
+    review: Annotated[Path | None, typer.Option("--review", help="Write the markdown review to this file.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the review as JSON to this file.")] = None,
+    emulator: Annotated[
+        bool, typer.Option("--emulator", help="Plan against the embedded emulator (no AWS credentials needed, as in CI).")
+    ] = False,
+) -> None:
+    """Plan every stack with its own account's credentials and print a review built from
+    `terraform show -json`: risky changes first, one section per stack, policy checks
+    (IAM lint, cfn-lint, checkov), and a closing tally.
+
+    Exit codes for CI: 0 no changes, 2 changes, 3 risky changes, 1 a stack failed to plan or a
+    policy check failed.
+
+    Example: python main.py plan --env dev --emulator --review review.md
+    """
+    from orchestration.plan import plan as run_plan
+
+    result = _call(lambda: run_plan(env, emulator=emulator, log=lambda line: typer.echo(line, err=True)))
+    markdown = result.to_markdown()
+    typer.echo(markdown)
+    if review:
+        review.write_text(markdown)
+    if json_out:
+        json_out.write_text(result.to_json())
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def promote(
+    source: Annotated[str, typer.Argument(help="Environment to promote from, e.g. dev.", show_default=False)],
+    target: Annotated[str, typer.Argument(help="The environment after it in the chain, e.g. staging.", show_default=False)],
+    write: Annotated[bool, typer.Option("--write", help="Write envs/TARGET.yaml (default: show only).")] = False,
+    allow_risky: Annotated[bool, typer.Option("--allow-risky", help="Promote even if TARGET's plan has risky changes.")] = False,
+    emulator: Annotated[bool, typer.Option("--emulator", help="Plan TARGET against the embedded emulator.")] = False,
+) -> None:
+    """Copy the `promoted:` settings of SOURCE into TARGET, show the YAML diff, validate TARGET
+    and print the review of its plan. Only `--write` changes the file. Promoting backwards in
+    the chain declared by `environment.promotes_to` is refused, and so is a promotion whose plan
+    has risky changes, unless `--allow-risky`.
+
+    Example: python main.py promote dev staging --emulator --write
+    """
+    from orchestration.promote import promote as run_promote
+
+    result = _call(lambda: run_promote(source, target, write=write, allow_risky=allow_risky, emulator=emulator,
+                                       log=lambda line: typer.echo(line, err=True)))
+    if not result.diff:
+        typer.echo(f"envs/{target}.yaml already has the promoted settings of {source}: nothing to promote")
+        return
+    typer.echo(result.diff)
+    typer.echo(result.review.to_markdown())
+    if result.refused:
+        typer.secho(f"error: {result.refused}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(3)
+    if result.written:
+        typer.secho(f"wrote envs/{target}.yaml", fg=typer.colors.GREEN)
+    else:
+        typer.echo(f"dry run: pass --write to update envs/{target}.yaml")
+
+
 emulator_app = typer.Typer(help="The embedded AWS emulator (moto on 127.0.0.1) that target `emulator` uses.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
 

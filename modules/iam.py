@@ -12,6 +12,7 @@ from imports.aws.iam_role_policy import IamRolePolicy
 from imports.aws.iam_role_policy_attachment import IamRolePolicyAttachment
 
 from .policies import PolicyDocument, to_json
+from .suppressions import suppress
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class RoleProps:
     inline_policies: dict[str, PolicyDocument] = field(default_factory=dict)
     managed_policy_arns: tuple[str, ...] = ()
     with_instance_profile: bool = False
+    # {policy name: {checkov check id: reason}} for the inline policies above.
+    policy_suppressions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class Role(Construct):
@@ -37,7 +40,9 @@ class Role(Construct):
         self.role_arn = self.role.arn
         self.role_name = self.role.name
         for policy_name, document in props.inline_policies.items():
-            IamRolePolicy(self, f"policy-{policy_name}", role=self.role.name, name=policy_name, policy=to_json(document))
+            policy = IamRolePolicy(self, f"policy-{policy_name}", role=self.role.name, name=policy_name, policy=to_json(document))
+            for check_id, reason in props.policy_suppressions.get(policy_name, {}).items():
+                suppress(policy, check_id, reason)
         for policy_arn in props.managed_policy_arns:
             policy_name = policy_arn.rsplit("/", 1)[-1]
             IamRolePolicyAttachment(self, f"managed-{policy_name}", role=self.role.name, policy_arn=policy_arn)

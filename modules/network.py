@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from imports.aws.default_security_group import DefaultSecurityGroup
 from imports.aws.eip import Eip
 from imports.aws.internet_gateway import InternetGateway
 from imports.aws.nat_gateway import NatGateway
@@ -21,6 +22,8 @@ from imports.aws.route_table_association import RouteTableAssociation
 from imports.aws.subnet import Subnet
 from imports.aws.vpc import Vpc
 from imports.aws.vpc_endpoint import VpcEndpoint
+
+from .suppressions import suppress
 
 # NET-2: what a VPC-only domain needs to reach without the internet (seed 002).
 INTERFACE_ENDPOINT_SERVICES = ("sagemaker.api", "sagemaker.runtime", "servicecatalog", "sts", "logs")
@@ -83,6 +86,9 @@ class NewVpc(Construct, VpcHandle):
             enable_dns_hostnames=True,
             tags={"Name": props.name},
         )
+        suppress(self.vpc, "CKV2_AWS_11", "VPC flow logs belong to the accounts' central logging, set up outside this project")
+        # No rules: nothing may use the VPC's default security group by accident.
+        DefaultSecurityGroup(self, "default-security-group", vpc_id=self.vpc.id, tags={"Name": f"{props.name}-default-closed"})
         self.vpc_id = self.vpc.id
         self.vpc_cidr = props.cidr
         self.private_route_table = RouteTable(

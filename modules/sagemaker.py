@@ -11,6 +11,7 @@ from imports.aws.sagemaker_studio_lifecycle_config import SagemakerStudioLifecyc
 from imports.aws.sagemaker_user_profile import SagemakerUserProfile
 
 from .discovery import classic_lifecycle_script, encoded
+from .suppressions import suppress
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class StudioDomain(Construct):
             default_user_settings=user_settings,
             retention_policy={"home_efs_file_system": props.home_efs_retention},
         )
+        suppress(self.domain, "CKV_AWS_187", "home EFS is encrypted with the AWS-managed key; a customer key is an account-level choice")
         self.domain_id = self.domain.id
         self.user_profiles = {
             name: SagemakerUserProfile(

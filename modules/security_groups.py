@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from cdktn import TerraformResource
 from constructs import Construct
 
+from .suppressions import suppress
+
 from imports.aws.security_group import SecurityGroup
 from imports.aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from imports.aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
@@ -35,6 +37,7 @@ class SecurityGroupWithEgress(Construct):
             tags={"Name": props.name},
         )
         self.security_group_id = self.group.id
+        suppress(self.group, "CKV2_AWS_5", "attached by what runs in it: Studio apps, or EMR clusters launched from Service Catalog")
         VpcSecurityGroupEgressRule(
             self,
             "all-outbound",

@@ -23,6 +23,18 @@ from imports.aws.servicecatalog_principal_portfolio_association import Serviceca
 from imports.aws.servicecatalog_product import ServicecatalogProduct
 from imports.aws.servicecatalog_product_portfolio_association import ServicecatalogProductPortfolioAssociation
 
+from .suppressions import suppress
+
+# The bucket holds the product template and the bootstrap script: a few small objects that
+# the deploy rewrites, readable only by the launch role.
+BUCKET_SUPPRESSIONS = {
+    "CKV_AWS_18": "access logs of a template bucket are not needed; reads come from the launch role only",
+    "CKV2_AWS_62": "nothing reacts to object events in a template bucket",
+    "CKV2_AWS_61": "two small objects rewritten by each deploy; old versions are the rollback",
+    "CKV_AWS_144": "the deploy can recreate every object; replication adds a second region for no gain",
+    "CKV_AWS_145": "SSE-S3 (AES256) is enough for a template and a bootstrap script",
+}
+
 # SC-2: without this tag Studio does not list the product.
 STUDIO_VISIBILITY_TAG = {"sagemaker:studio-visibility:emr": "true"}
 
@@ -82,6 +94,8 @@ class EmrServiceCatalog(Construct):
             # The bucket only holds what this construct writes; destroy must leave nothing behind.
             force_destroy=True,
         )
+        for check_id, reason in BUCKET_SUPPRESSIONS.items():
+            suppress(self.bucket, check_id, reason)
         versioning = S3BucketVersioningA(
             self, "bucket-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"}
         )

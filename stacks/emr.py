@@ -106,6 +106,11 @@ class EmrAccountStack(AccountStack):
                         [role_arn(account_id, EMR_DEFAULT_ROLE), role_arn(account_id, EMR_EC2_DEFAULT_ROLE)],
                     )
                 },
+                policy_suppressions={"launch-emr": {
+                    "CKV_AWS_290": "Service Catalog creates the cluster's stack and cluster, whose ids are not known in advance",
+                    "CKV_AWS_289": "iam:PassRole is limited to the two EMR default roles",
+                    "CKV_AWS_355": "RunJobFlow and CreateStack take no resource-level constraint before the resource exists",
+                }},
             ),
         )
         self.service_catalog = EmrServiceCatalog(

@@ -83,6 +83,10 @@ class StudioAccountStack(AccountStack):
                 trust_policy=policies.service_trust("sagemaker.amazonaws.com"),
                 inline_policies=inline,
                 managed_policy_arns=(SAGEMAKER_FULL_ACCESS,),
+                policy_suppressions={"studio-emr-management": {
+                    "CKV_AWS_290": "Studio discovers and provisions through Service Catalog and EMR List/Describe calls, which take no resource",
+                    "CKV_AWS_355": "ListClusters and SearchProducts only accept Resource \"*\" (seed 000 §3.5.2)",
+                }},
             ),
         )
         self.execution_role_arn = self.execution_role.role_arn

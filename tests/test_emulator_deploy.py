@@ -50,7 +50,7 @@ def test_first_deploy_applies_every_stack_in_handshake_order(deployed):
     report, lines = deployed
     assert report.changed
     assert [o.stack for o in report.outcomes][-3:] == ["studio-account-peering", "emr-account-link", "studio-account-link"]
-    assert sum(o.summary.add for o in report.outcomes) == 63
+    assert sum(o.summary.add for o in report.outcomes) == 65
     pending = next(i for i, line in enumerate(lines) if line.endswith("pending-acceptance"))
     accept = next(i for i, line in enumerate(lines) if line.startswith("[emr-account-link] applying"))
     active = next(i for i, line in enumerate(lines) if line.endswith(": active"))
@@ -144,7 +144,7 @@ def test_destroy_leaves_nothing_behind(deployed, workspace):
     domain_id = sagemaker.list_domains()["Domains"][0]["DomainId"]
     sagemaker.create_app(DomainId=domain_id, UserProfileName="data-scientist-1", AppType="JupyterServer", AppName="default")
     report = destroy(ENV, workspace=workspace, log=lambda line: None)
-    assert sum(o.summary.remove for o in report.outcomes) == 63
+    assert sum(o.summary.remove for o in report.outcomes) == 65
     for account in (studio, session.emr(env.environment.emr_accounts[0])):
         assert inventory(account) == {}, f"left behind in {account.label}"
 

@@ -1,0 +1,84 @@
+"""`plan`: plan every stack of an environment with its own account's credentials and review
+the result; `--emulator` plans against the embedded emulator, for CI without AWS credentials."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from config import EnvironmentFile, StudioEmrError, Target, load_env
+from config.model import LocalState, S3State
+
+from . import emulator as emulator_control
+from .accounts import Accounts
+from .deploy import waves
+from .policy import checkov, cfn_lint, iam_lint
+from .review import Review, StackPlan, risks
+from .synth import Workspace, synth_env
+from .terraform import Terraform
+
+EMULATOR_PLANS = "emulator-plans"
+
+
+def as_emulator(env: EnvironmentFile) -> EnvironmentFile:
+    """The same environment aimed at the emulator: its accounts entered by AssumeRole, local state."""
+    settings = env.environment
+    return env.model_copy(update={"environment": settings.model_copy(update={
+        "target": Target.emulator,
+        "state": LocalState(),
+        "studio_account": settings.studio_account.model_copy(update={"credentials": None}),
+        "emr_accounts": [a.model_copy(update={"credentials": None}) for a in settings.emr_accounts],
+    })})
+
+
+def plan_env(env: EnvironmentFile, emulator: bool = False, workspace: Workspace = Workspace(), log=print) -> Review:
+    if emulator and env.environment.target is not Target.emulator:
+        env = as_emulator(env)
+        workspace = Workspace(workspace.out_root / EMULATOR_PLANS, workspace.state_root / EMULATOR_PLANS)
+    running = None
+    if env.environment.target is Target.emulator:
+        running = emulator_control.ensure_running([env.environment.name], workspace.state_root, log)
+    accounts = Accounts(env, running)
+    accounts.preflight()
+    result = synth_env(env, workspace)
+    s3_state = isinstance(env.environment.state, S3State)
+    state_dir = workspace.state_root / env.environment.name
+
+    def applied(stack: str) -> bool:
+        return s3_state or (state_dir / f"{stack}.tfstate").is_file()
+
+    def plan_stack(stack: str) -> StackPlan:
+        provider = result.stack_json(stack)["provider"]["aws"][0]
+        entry = StackPlan(stack, provider["allowed_account_ids"][0], provider["region"])
+        entry.waiting_on = [d for d in result.dependencies[stack] if not applied(d)]
+        if entry.waiting_on:
+            log(f"[{stack}] not planned: waits for {', '.join(entry.waiting_on)}")
+            return entry
+        terraform = Terraform(stack, result.stack_dir(stack), accounts.terraform_env())
+        try:
+            if not (result.stack_dir(stack) / ".terraform" / "terraform.tfstate").is_file():
+                terraform.init()
+            summary = terraform.plan()
+            entry.plan = terraform.show_plan()
+        except StudioEmrError as exc:
+            entry.error = str(exc)
+            return entry
+        log(f"[{stack}] planned: {summary.add} to add, {summary.change} to change, {summary.remove} to destroy")
+        return entry
+
+    plans: list[StackPlan] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for wave in waves(result.dependencies):
+            plans += list(pool.map(plan_stack, wave))
+    order = {stack: i for i, stack in enumerate(result.stacks)}
+    plans.sort(key=lambda p: order[p.stack])
+    state_bucket = env.environment.state.bucket if s3_state else None
+    found_risks = [r for p in plans for r in risks(p, state_bucket)]
+    findings = iam_lint(result) + cfn_lint(result)
+    for entry in plans:
+        if entry.plan is not None:
+            findings += checkov(result, entry.stack, entry.plan)
+    return Review(env.environment.name, plans, found_risks, findings)
+
+
+def plan(env_name: str, emulator: bool = False, workspace: Workspace = Workspace(), log=print) -> Review:
+    return plan_env(load_env(env_name), emulator, workspace, log)

@@ -1,0 +1,87 @@
+"""`promote SRC DST`: copy the promoted settings of one environment into the next one of its
+declared chain (``environment.promotes_to``), show the YAML diff, validate and plan the result.
+The file is written only when asked, and never backwards along the chain."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from ruamel.yaml import YAML
+
+from config import ENVS_DIR, StudioEmrError, env_path, load_env
+from config.loader import parse
+
+from .plan import plan_env
+from .review import Review
+from .synth import Workspace
+
+
+class PromotionRefused(StudioEmrError):
+    exit_code = 2
+
+
+@dataclass
+class PromoteResult:
+    source: str
+    target: str
+    diff: str
+    review: Review | None
+    written: bool
+    refused: str | None = None
+
+
+def chain_from(name: str, envs_dir: Path) -> list[str]:
+    chain = [name]
+    while True:
+        following = load_env(chain[-1], envs_dir).environment.promotes_to
+        if following is None or following in chain:
+            return chain
+        chain.append(following)
+
+
+def promote(source: str, target: str, write: bool = False, allow_risky: bool = False, emulator: bool = False,
+            envs_dir: Path = ENVS_DIR, workspace: Workspace = Workspace(), log=print) -> PromoteResult:
+    if source == target:
+        raise PromotionRefused(f"cannot promote {source!r} into itself")
+    forward = chain_from(source, envs_dir)
+    if target not in forward:
+        backward = chain_from(target, envs_dir)
+        if source in backward:
+            raise PromotionRefused(
+                f"refusing to promote backwards: {target!r} comes before {source!r} in the chain {' -> '.join(backward)}"
+            )
+        raise PromotionRefused(f"{target!r} does not follow {source!r} in its declared chain {' -> '.join(forward)} "
+                               "(environment.promotes_to)")
+    round_trip = YAML()
+    round_trip.preserve_quotes = True
+    round_trip.width = 4096
+    # The layout of the files in envs/, so that only the promoted lines show in the diff.
+    round_trip.indent(mapping=2, sequence=4, offset=2)
+    source_doc = round_trip.load(env_path(source, envs_dir).read_text())
+    target_path = env_path(target, envs_dir)
+    before = target_path.read_text()
+    target_doc = round_trip.load(before)
+    target_doc["promoted"] = copy.deepcopy(source_doc["promoted"])
+    out = io.StringIO()
+    round_trip.dump(target_doc, out)
+    after = out.getvalue()
+    shown = f"envs/{target}.yaml"
+    diff = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{shown}", f"b/{shown}"))
+    promoted_env = parse(yaml.safe_load(after), shown)
+    if not diff:
+        return PromoteResult(source, target, "", None, written=False)
+    review = plan_env(promoted_env, emulator=emulator, workspace=workspace, log=log)
+    refused = None
+    if review.risks and not allow_risky:
+        refused = (f"the plan of {target!r} with these settings has {len(review.risks)} risky change(s); "
+                   "review them and pass --allow-risky to promote anyway")
+    written = False
+    if write and refused is None:
+        target_path.write_text(after)
+        written = True
+    return PromoteResult(source, target, diff, review, written, refused)

@@ -1,0 +1,164 @@
+"""Plan review: rendering from recorded `terraform show -json` against golden files, the risk
+rules, a real plan of dev against the emulator, and promotion dev -> staging."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from config import ENVS_DIR
+from orchestration import emulator as emulator_control
+from orchestration.promote import PromotionRefused, promote
+from orchestration.review import EXIT_CHANGES, EXIT_NO_CHANGES, EXIT_RISKY, Finding, Review, StackPlan, risks
+from orchestration.synth import Workspace
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def recorded(name: str) -> dict:
+    return json.loads((GOLDEN / "plans" / f"{name}.json").read_text())
+
+
+def review_of(plans: list[StackPlan], findings=(), state_bucket=None) -> Review:
+    return Review("dev", plans, [r for p in plans for r in risks(p, state_bucket)], list(findings))
+
+
+def assert_golden(name: str, text: str, request) -> None:
+    path = GOLDEN / f"{name}.md"
+    if request.config.getoption("--update-snapshots"):
+        path.write_text(text)
+    assert text == path.read_text(), f"review differs from {path}; rerun with --update-snapshots and review the diff"
+
+
+def test_first_plan_of_dev_renders_as_recorded(request):
+    plans = [
+        StackPlan("studio-account", "100000000001", "eu-west-1", recorded("dev-studio-account")),
+        StackPlan("emr-account", "200000000001", "eu-west-1", recorded("dev-emr-account")),
+        StackPlan("studio-account-peering", "100000000001", "eu-west-1", waiting_on=["emr-account", "studio-account"]),
+    ]
+    review = review_of(plans, [Finding("checkov", "emr-account", "aws_s3_bucket.b", "CKV_AWS_18 access logging (suppressed: reason)", True)])
+    text = review.to_markdown()
+    assert_golden("dev-first-plan", text, request)
+    assert "### 1. `studio-account` (account 100000000001, eu-west-1)" in text
+    assert "<details><summary>Resource changes</summary>" in text
+    assert text.rstrip().endswith("3 stacks, 2 with changes, 0 risky changes, 0 failed, 0 policy findings (1 suppressed)")
+    assert review.exit_code == EXIT_CHANGES
+
+
+def test_risky_changes_are_flagged_first(request):
+    review = review_of([StackPlan("studio-account", "100000000001", "eu-west-1", recorded("risky-studio-account"))],
+                       state_bucket="studio-emr-tfstate-300000000001")
+    text = review.to_markdown()
+    assert_golden("risky-plan", text, request)
+    reasons = {r.address.split(".")[0]: r.reason for r in review.risks}
+    assert "home directories on EFS are lost" in reasons["aws_sagemaker_domain"]
+    assert "home directories on EFS are lost" in reasons["aws_sagemaker_user_profile"]
+    assert "Studio to EMR outage" in reasons["aws_route"]
+    assert reasons["aws_iam_role"] == "trust policy widened to AWS:arn:aws:iam::100000000001:root"
+    assert reasons["aws_iam_role_policy"] == "permissions widened to *: s3:GetObject on *"
+    assert "0.0.0.0/0 instead of the Studio SG" in reasons["aws_vpc_security_group_ingress_rule"]
+    assert "state backend" in reasons["aws_s3_bucket"]
+    assert text.index("Risky changes") < text.index("### 1.")
+    assert review.exit_code == EXIT_RISKY
+    assert StackPlan("x", "1", "r", recorded("risky-studio-account")).counts() == {"add": 1, "change": 2, "replace": 1, "destroy": 3}
+
+
+def test_no_changes_and_failures_have_their_own_exit_codes():
+    empty = {"resource_changes": [{"address": "aws_vpc.v", "type": "aws_vpc", "name": "v",
+                                   "change": {"actions": ["no-op"], "before": {}, "after": {}}}]}
+    assert review_of([StackPlan("s", "1", "r", empty)]).exit_code == EXIT_NO_CHANGES
+    assert review_of([StackPlan("s", "1", "r", error="boom")]).exit_code == 1
+    assert review_of([StackPlan("s", "1", "r", empty)], [Finding("iam-lint", "s", "r", "Action \"*\"")]).exit_code == 1
+
+
+def test_a_new_role_with_a_narrow_trust_is_not_risky():
+    narrow = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    plan = {"resource_changes": [{"address": "aws_iam_role.r", "type": "aws_iam_role", "name": "r",
+                                  "change": {"actions": ["create"], "before": None, "after": {"assume_role_policy": narrow}}}]}
+    assert review_of([StackPlan("s", "1", "r", plan)]).risks == []
+
+
+@pytest.fixture(scope="module")
+def plan_workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("plans")
+    space = Workspace(root / "cdktf.out", root / "state")
+    yield space
+    emulator_control.stop(space.state_root / "emulator-plans")
+
+
+@pytest.fixture
+def cli_plan_emulator():
+    """The CLI plans in the project's own emulator-plans workspace; stop its emulator after."""
+    yield
+    emulator_control.stop(Workspace().state_root / "emulator-plans")
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_real_plan_of_dev_against_the_emulator(cli_plan_emulator, tmp_path):
+    from main import app
+
+    review_path, json_path = tmp_path / "review.md", tmp_path / "review.json"
+    result = CliRunner().invoke(app, ["plan", "--env", "dev", "--emulator", "--review", str(review_path), "--json", str(json_path)])
+    assert result.exit_code == EXIT_CHANGES, result.output
+    text = review_path.read_text()
+    assert "### 1. `studio-account` (account 100000000001, eu-west-1)" in text
+    assert "### 2. `emr-account` (account 200000000001, eu-west-1)" in text
+    assert "Not planned: waits for" in text
+    data = json.loads(json_path.read_text())
+    counts = {s["stack"]: s["counts"] for s in data["stacks"]}
+    assert counts["studio-account"] == {"add": 32, "change": 0, "replace": 0, "destroy": 0}
+    assert counts["emr-account"] == {"add": 26, "change": 0, "replace": 0, "destroy": 0}
+    assert data["risks"] == []
+    assert [f for f in data["findings"] if not f["suppressed"]] == []
+    assert any(f["tool"] == "checkov" and f["suppressed"] for f in data["findings"]), "checkov ran over the plans"
+    assert text.rstrip().splitlines()[-1].startswith("5 stacks, 2 with changes, 0 risky changes, 0 failed, 0 policy findings")
+
+
+@pytest.fixture
+def envs_copy(tmp_path):
+    target = tmp_path / "envs"
+    shutil.copytree(ENVS_DIR, target)
+    return target
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_promote_dev_to_staging_shows_the_diff_plans_and_writes_only_when_asked(envs_copy, plan_workspace):
+    before = (envs_copy / "staging.yaml").read_text()
+    result = promote("dev", "staging", emulator=True, envs_dir=envs_copy, workspace=plan_workspace, log=lambda line: None)
+    assert "-  studio_to_emr_ports: [8998]\n+  studio_to_emr_ports: [8998, 10000]" in result.diff
+    assert '-    bootstrap_script_version: "1"\n+    bootstrap_script_version: "2"' in result.diff
+    assert "+    allowed_instance_types: [m5.xlarge, m5.2xlarge, r5.xlarge]" in result.diff
+    assert "account_id" not in result.diff and "cidr" not in result.diff, "environment settings never move"
+    assert result.review is not None and result.review.exit_code == EXIT_CHANGES
+    assert [p.stack for p in result.review.plans][:2] == ["studio-account", "emr-account"]
+    assert not result.written and (envs_copy / "staging.yaml").read_text() == before
+    written = promote("dev", "staging", write=True, emulator=True, envs_dir=envs_copy, workspace=plan_workspace, log=lambda line: None)
+    after = (envs_copy / "staging.yaml").read_text()
+    assert written.written and "studio_to_emr_ports: [8998, 10000]" in after
+    assert after.startswith("# Staging: the same shape as prod"), "comments are kept"
+    again = promote("dev", "staging", envs_dir=envs_copy, workspace=plan_workspace, log=lambda line: None)
+    assert again.diff == "" and again.review is None
+
+
+def test_promoting_backwards_or_outside_the_chain_is_refused(envs_copy):
+    with pytest.raises(PromotionRefused, match=r"refusing to promote backwards: 'dev' comes before 'staging' in the chain dev -> staging -> prod"):
+        promote("staging", "dev", envs_dir=envs_copy)
+    with pytest.raises(PromotionRefused, match="'local' does not follow 'dev'"):
+        promote("dev", "local", envs_dir=envs_copy)
+
+
+def test_a_risky_promotion_needs_allow_risky(envs_copy, monkeypatch):
+    import orchestration.promote as promote_module
+
+    risky = review_of([StackPlan("studio-account", "100000000002", "eu-west-1", recorded("risky-studio-account"))])
+    monkeypatch.setattr(promote_module, "plan_env", lambda *args, **kwargs: risky)
+    refused = promote("dev", "staging", write=True, envs_dir=envs_copy)
+    assert refused.refused and "--allow-risky" in refused.refused and not refused.written
+    allowed = promote("dev", "staging", write=True, allow_risky=True, envs_dir=envs_copy)
+    assert allowed.written
