@@ -60,6 +60,10 @@ def _call(action: Callable[[], T]) -> T:
     except StudioEmrError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.secho("interrupted: Terraform saved what it finished; run the same command again to finish the job",
+                    err=True, fg=typer.colors.YELLOW)
+        raise typer.Exit(130) from None
 
 
 @app.command()

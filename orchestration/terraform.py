@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -106,7 +107,7 @@ class Terraform:
                 summary = ChangeSummary(c.get("add", 0), c.get("change", 0), c.get("remove", 0))
             _record(progress, event, on_progress)
         if code() not in (0, 2):
-            raise TerraformError(self.stack, "plan", progress.errors)
+            raise TerraformError(self.stack, "plan", progress.errors or self.stderr_tail())
         return summary
 
     def apply(self, destroy: bool = False, on_progress: ProgressCallback | None = None) -> tuple[Progress, ChangeSummary]:
@@ -123,7 +124,7 @@ class Terraform:
                 summary = ChangeSummary(c.get("add", 0), c.get("change", 0), c.get("remove", 0))
             _record(progress, event, on_progress)
         if code() != 0:
-            raise TerraformError(self.stack, "destroy" if destroy else "apply", progress.errors)
+            raise TerraformError(self.stack, "destroy" if destroy else "apply", progress.errors or self.stderr_tail())
         return progress, summary
 
     def state_addresses(self) -> list[str]:
@@ -152,12 +153,14 @@ class Terraform:
         return {k: v["value"] for k, v in json.loads(result.stdout or "{}").items()}
 
     def _stream(self, args: list[str]) -> tuple[Callable[[], int], Iterator[dict]]:
+        # stderr goes to a file: a pipe nobody reads while stdout streams could fill and hang terraform.
+        self._stderr = tempfile.TemporaryFile(mode="w+")
         process = subprocess.Popen(
             ["terraform", *args],
             cwd=self.workdir,
             env=self.env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
         )
 
@@ -173,6 +176,11 @@ class Terraform:
             return process.returncode
 
         return returncode, events()
+
+    def stderr_tail(self) -> list[str]:
+        """The last lines terraform wrote to stderr in the latest streamed command."""
+        self._stderr.seek(0)
+        return [line for line in self._stderr.read().strip().splitlines()[-10:] if line.strip()]
 
 
 def _record(progress: Progress, event: dict, on_progress: ProgressCallback | None) -> None:
