@@ -18,6 +18,8 @@ from orchestration import emulator as emulator_control
 from orchestration.accounts import Accounts
 from orchestration.deploy import deploy, destroy
 from orchestration.handshake import live_connections
+from orchestration.plan import plan
+from orchestration.review import EXIT_NO_CHANGES
 from orchestration.synth import Workspace
 from orchestration.terraform import Terraform
 from orchestration.verify import verify
@@ -67,6 +69,14 @@ def test_verify_passes_every_check(deployed, workspace):
                      "trusts the Studio execution role", "VPC-only", "lifecycle script", "launch constraint"):
         assert expected in names
     assert len(report.checks) == 14
+
+
+def test_plan_of_the_deployed_environment_is_clean_and_passes_policy_checks(deployed, workspace):
+    review = plan(ENV, workspace=workspace, log=lambda line: None)
+    assert len([p for p in review.plans if p.plan is not None]) == 5
+    assert review.unsuppressed_findings == [], review.to_markdown()
+    assert review.exit_code == EXIT_NO_CHANGES, review.to_markdown()
+    assert review.tally().startswith("5 stacks, 0 with changes, 0 risky changes, 0 failed, 0 policy findings")
 
 
 def test_redeploy_changes_nothing_and_says_so(deployed, workspace):
