@@ -2,7 +2,8 @@
 
 Each command takes --env NAME, the environment file envs/NAME.yaml. Commands parse their
 options, call one library function and render its result; errors go to stderr with an exit
-code: 2 for an invalid environment file, 1 for anything else that failed.
+code: 2 for an invalid environment file or a refused promotion, 1 for anything else that
+failed. `plan` also tells CI apart no changes (0), changes (2) and risky changes (3).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ ROOT = Path(__file__).resolve().parent
 def _use_project_toolchain() -> None:
     """Run under the project's virtualenv, with its Node 22 first on PATH (jsii spawns `node`)."""
     venv_python = ROOT / ".venv" / "bin" / "python"
-    if venv_python.is_file() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+    if not venv_python.is_file():
+        sys.exit("error: the project is not set up on this machine: run `bash scripts/setup` first")
+    if Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
         os.execv(str(venv_python), [str(venv_python), *sys.argv])
     node_bin = str(ROOT / "node_modules" / ".bin")
     if node_bin not in os.environ.get("PATH", "").split(os.pathsep):
