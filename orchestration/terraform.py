@@ -146,12 +146,6 @@ class Terraform:
             raise TerraformError(self.stack, "show", [result.stderr.strip()])
         return json.loads(result.stdout)
 
-    def outputs(self) -> dict:
-        result = self._run(["output", "-json"])
-        if result.returncode != 0:
-            raise TerraformError(self.stack, "output", [result.stderr.strip()])
-        return {k: v["value"] for k, v in json.loads(result.stdout or "{}").items()}
-
     def _stream(self, args: list[str]) -> tuple[Callable[[], int], Iterator[dict]]:
         # stderr goes to a file: a pipe nobody reads while stdout streams could fill and hang terraform.
         self._stderr = tempfile.TemporaryFile(mode="w+")
