@@ -123,7 +123,10 @@ def test_interrupted_deploy_converges_on_the_next(deployed, workspace):
     sagemaker = accounts(workspace).studio().client("sagemaker")
     domain_id = sagemaker.list_domains()["Domains"][0]["DomainId"]
     sagemaker.delete_user_profile(DomainId=domain_id, UserProfileName="data-scientist-1")
+    # Python keeps SIGINT ignored when its parent ignored it (a background job of a
+    # non-interactive shell, as CI may be); restore what an interactive user's Ctrl-C meets.
     code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler);"
         "import sys; from pathlib import Path; sys.path.insert(0, %r);"
         "from orchestration.deploy import deploy; from orchestration.synth import Workspace;"
         "deploy('local', refresh=True, workspace=Workspace(Path(%r), Path(%r)), log=lambda l: print(l, flush=True))"
@@ -137,8 +140,8 @@ def test_interrupted_deploy_converges_on_the_next(deployed, workspace):
             time.sleep(2)
             os.killpg(process.pid, signal.SIGINT)
             break
-    process.wait(timeout=300)
-    assert process.returncode != 0, "the deploy was interrupted"
+    rest, _ = process.communicate(timeout=300)
+    assert process.returncode != 0, "the deploy was interrupted: " + "".join(seen) + rest
     report = deploy(ENV, workspace=workspace, log=lambda line: None)
     assert all(o.summary.remove == 0 for o in report.outcomes)
     assert verify(ENV, workspace=workspace).ok
