@@ -8,6 +8,7 @@ after the accepts, wait for active; only then the requester's DNS option and rou
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -76,6 +77,15 @@ class _Run:
     """One deploy or destroy of one environment."""
 
     def __init__(self, env: EnvironmentFile, workspace: Workspace, log: Log, action: str, refresh: bool = True):
+        # Stacks of one wave log from several threads: one line at a time, never interleaved.
+        lock = threading.Lock()
+        write = log
+
+        def serialized(line: str) -> None:
+            with lock:
+                write(line)
+
+        log = serialized
         self.env = env
         self.refresh = refresh
         self.changed_stacks: set[str] = set()
@@ -196,13 +206,13 @@ def deploy(
         run = _Run(env, workspace, log, "deploy", refresh=refresh)
         run.accounts.preflight()
         plan = waves(run.result.dependencies, stacks)
-        log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
+        run.log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
 
         def handshake_step(wave: list[str]) -> None:
             if naming.STUDIO_PEERING_STACK in wave:
-                handshake.wait_for(env, run.accounts, {handshake.PENDING, handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, log)
+                handshake.wait_for(env, run.accounts, {handshake.PENDING, handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log)
             if any(s in wave for s in (naming.emr_link_stack(a) for a in env.peered_emr_accounts)):
-                handshake.wait_for(env, run.accounts, {handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, log)
+                handshake.wait_for(env, run.accounts, {handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log)
 
         run.walk(plan, destroy=False, between=handshake_step)
     run.report.seconds = time.monotonic() - start
@@ -216,11 +226,11 @@ def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print)
         run = _Run(env, workspace, log, "destroy")
         run.accounts.preflight()
         plan = list(reversed(waves(run.result.dependencies)))
-        log(f"destroying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
+        run.log(f"destroying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
 
         # SM-4: apps users started in Studio are not Terraform's; they must go before the
         # domain and its user profiles can.
-        delete_domain_apps(env, run.accounts, log)
+        delete_domain_apps(env, run.accounts, run.log)
         run.walk(plan, destroy=True, between=lambda wave: None)
     run.report.seconds = time.monotonic() - start
     return run.report

@@ -133,13 +133,15 @@ def test_interrupted_deploy_converges_on_the_next(deployed, workspace):
     ) % (str(ROOT), str(workspace.out_root), str(workspace.state_root))
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    seen = []
+    seen, interrupted = [], False
     for line in process.stdout:
         seen.append(line)
         if line.startswith("[studio-account] applying"):
             time.sleep(2)
             os.killpg(process.pid, signal.SIGINT)
+            interrupted = True
             break
+    assert interrupted, "the Studio stack was never applied: " + "".join(seen)
     rest, _ = process.communicate(timeout=300)
     assert process.returncode != 0, "the deploy was interrupted: " + "".join(seen) + rest
     report = deploy(ENV, workspace=workspace, log=lambda line: None)
