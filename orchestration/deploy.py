@@ -101,8 +101,7 @@ class _Run:
 
     def terraform(self, stack: str) -> Terraform:
         terraform = Terraform(stack, self.result.stack_dir(stack), self.accounts.terraform_env())
-        if not (self.result.stack_dir(stack) / ".terraform" / "terraform.tfstate").is_file():
-            terraform.init()
+        terraform.ensure_init()
         return terraform
 
     def fingerprint_path(self, stack: str) -> Path:
@@ -116,7 +115,7 @@ class _Run:
             path = self.fingerprint_path(upstream)
             digest.update(path.read_bytes() if path.is_file() else b"never applied")
         digest.update((self.report.emulator_url or "aws").encode())
-        state = self.workspace.state_root / self.env.environment.name / f"{stack}.tfstate"
+        state = self.workspace.local_state(self.env.environment.name, stack)
         digest.update(state.read_bytes() if state.is_file() else b"no local state")
         return digest.hexdigest()
 
@@ -132,7 +131,7 @@ class _Run:
         if not destroy and stack == naming.STUDIO_PEERING_STACK:
             self.adopt_orphan_peerings(terraform)
         verb = "destroying" if destroy else "applying"
-        self.log(f"[{stack}] {verb} with the credentials of account {self._account_of(stack)}")
+        self.log(f"[{stack}] {verb} with the credentials of account {self.result.account_of(stack)}")
         recorded.unlink(missing_ok=True)
         _, summary = terraform.apply(destroy=destroy, on_progress=self._progress_printer())
         if not summary.is_empty:
@@ -143,9 +142,6 @@ class _Run:
         what = "no changes" if summary.is_empty else f"{summary.add} added, {summary.change} changed, {summary.remove} destroyed"
         self.log(f"[{stack}] done in {outcome.seconds:.0f} s: {what}")
         return outcome
-
-    def _account_of(self, stack: str) -> str:
-        return self.result.stack_json(stack)["provider"]["aws"][0]["allowed_account_ids"][0]
 
     def _progress_printer(self):
         last = {"done": -1}

@@ -41,22 +41,18 @@ def plan_env(env: EnvironmentFile, emulator: bool = False, workspace: Workspace 
     accounts.preflight()
     result = synth_env(env, workspace)
     s3_state = isinstance(env.environment.state, S3State)
-    state_dir = workspace.state_root / env.environment.name
-
     def applied(stack: str) -> bool:
-        return s3_state or (state_dir / f"{stack}.tfstate").is_file()
+        return s3_state or workspace.local_state(env.environment.name, stack).is_file()
 
     def plan_stack(stack: str) -> StackPlan:
-        provider = result.stack_json(stack)["provider"]["aws"][0]
-        entry = StackPlan(stack, provider["allowed_account_ids"][0], provider["region"])
+        entry = StackPlan(stack, result.account_of(stack), result.region_of(stack))
         entry.waiting_on = [d for d in result.dependencies[stack] if not applied(d)]
         if entry.waiting_on:
             log(f"[{stack}] not planned: waits for {', '.join(entry.waiting_on)}")
             return entry
         terraform = Terraform(stack, result.stack_dir(stack), accounts.terraform_env())
         try:
-            if not (result.stack_dir(stack) / ".terraform" / "terraform.tfstate").is_file():
-                terraform.init()
+            terraform.ensure_init()
             summary = terraform.plan()
             entry.plan = terraform.show_plan()
         except StudioEmrError as exc:

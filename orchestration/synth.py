@@ -23,6 +23,10 @@ class Workspace:
     def outdir(self, env_name: str) -> Path:
         return self.out_root / env_name
 
+    def local_state(self, env_name: str, stack: str) -> Path:
+        """Where a stack's local state lives (the path the synthesized backend points at)."""
+        return self.state_root / env_name / f"{stack}.tfstate"
+
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,13 @@ class SynthResult:
 
     def stack_json(self, stack: str) -> dict:
         return json.loads((self.stack_dir(stack) / "cdk.tf.json").read_text())
+
+    def account_of(self, stack: str) -> str:
+        """The one account a stack's provider may act in."""
+        return self.stack_json(stack)["provider"]["aws"][0]["allowed_account_ids"][0]
+
+    def region_of(self, stack: str) -> str:
+        return self.stack_json(stack)["provider"]["aws"][0]["region"]
 
 
 def synth(env_name: str, workspace: Workspace = Workspace()) -> SynthResult:

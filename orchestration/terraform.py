@@ -79,6 +79,11 @@ class Terraform:
             ["terraform", *args], cwd=self.workdir, env=self.env, capture_output=True, text=True, check=False
         )
 
+    def ensure_init(self) -> None:
+        """Init once per working directory; later runs reuse its providers and backend."""
+        if not (self.workdir / ".terraform" / "terraform.tfstate").is_file():
+            self.init()
+
     def init(self, backend: bool = True) -> None:
         """``backend=False`` installs providers only: enough to validate, and reaches no state store."""
         args = ["init", "-input=false", "-no-color", "-json"]
@@ -98,14 +103,9 @@ class Terraform:
         args = ["plan", "-input=false", "-json", "-lock-timeout=0s", f"-out={plan_file}", "-detailed-exitcode"]
         if destroy:
             args.append("-destroy")
-        summary = ChangeSummary(0, 0, 0)
         progress = Progress(self.stack)
         code, events = self._stream(args)
-        for event in events:
-            if event.get("type") == "change_summary":
-                c = event["changes"]
-                summary = ChangeSummary(c.get("add", 0), c.get("change", 0), c.get("remove", 0))
-            _record(progress, event, on_progress)
+        summary = _follow(events, progress, on_progress)
         if code() not in (0, 2):
             raise TerraformError(self.stack, "plan", progress.errors or self.stderr_tail())
         return summary
@@ -116,13 +116,8 @@ class Terraform:
         if destroy:
             args.append("-destroy")
         progress = Progress(self.stack)
-        summary = ChangeSummary(0, 0, 0)
         code, events = self._stream(args)
-        for event in events:
-            if event.get("type") == "change_summary":
-                c = event["changes"]
-                summary = ChangeSummary(c.get("add", 0), c.get("change", 0), c.get("remove", 0))
-            _record(progress, event, on_progress)
+        summary = _follow(events, progress, on_progress)
         if code() != 0:
             raise TerraformError(self.stack, "destroy" if destroy else "apply", progress.errors or self.stderr_tail())
         return progress, summary
@@ -175,6 +170,17 @@ class Terraform:
         """The last lines terraform wrote to stderr in the latest streamed command."""
         self._stderr.seek(0)
         return [line for line in self._stderr.read().strip().splitlines()[-10:] if line.strip()]
+
+
+def _follow(events: Iterator[dict], progress: Progress, on_progress: ProgressCallback | None) -> ChangeSummary:
+    """Update ``progress`` from a plan or apply event stream; the last change summary in it."""
+    summary = ChangeSummary(0, 0, 0)
+    for event in events:
+        if event.get("type") == "change_summary":
+            c = event["changes"]
+            summary = ChangeSummary(c.get("add", 0), c.get("change", 0), c.get("remove", 0))
+        _record(progress, event, on_progress)
+    return summary
 
 
 def _record(progress: Progress, event: dict, on_progress: ProgressCallback | None) -> None:
