@@ -76,6 +76,20 @@ def test_an_unreachable_endpoint_is_named():
         Accounts(env, dead).preflight()
 
 
+def test_a_retried_add_role_to_instance_profile_succeeds_but_a_second_role_is_refused(emulator):
+    iam = Accounts(local_with(), emulator).studio().client("iam")
+    trust = '{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    for name in ("retry-role", "other-role"):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    iam.create_instance_profile(InstanceProfileName="retry-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="retry-profile", RoleName="retry-role")
+    iam.add_role_to_instance_profile(InstanceProfileName="retry-profile", RoleName="retry-role")
+    with pytest.raises(iam.exceptions.LimitExceededException):
+        iam.add_role_to_instance_profile(InstanceProfileName="retry-profile", RoleName="other-role")
+    roles = iam.get_instance_profile(InstanceProfileName="retry-profile")["InstanceProfile"]["Roles"]
+    assert [r["RoleName"] for r in roles] == ["retry-role"]
+
+
 def test_a_rejected_peering_request_stops_the_handshake(emulator):
     env = local_with()
     accounts = Accounts(env, emulator)

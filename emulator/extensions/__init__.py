@@ -3,10 +3,11 @@
 Each module patches moto's response handlers in this process only (no edits to site-packages)
 and follows the real API's shapes from botocore's service model."""
 
-from . import ec2, sagemaker, servicecatalog
+from . import ec2, iam, sagemaker, servicecatalog
 
 
 def install() -> None:
     ec2.install()
+    iam.install()
     sagemaker.install()
     servicecatalog.install()
