@@ -72,28 +72,8 @@ class Accounts:
         if account.account_id in self._sessions:
             return self._sessions[account.account_id]
         label = f"{role} {account.account_id}"
-        credentials = self.env.credentials_for(account)
         try:
-            if self.emulator is not None:
-                base = boto3.Session(
-                    aws_access_key_id=EMULATOR_KEYS["AWS_ACCESS_KEY_ID"],
-                    aws_secret_access_key=EMULATOR_KEYS["AWS_SECRET_ACCESS_KEY"],
-                    region_name=account.region,
-                )
-            elif isinstance(credentials, ProfileCredentials):
-                base = boto3.Session(profile_name=credentials.profile, region_name=account.region)
-            else:
-                base = boto3.Session(region_name=account.region)
-            session = base
-            if isinstance(credentials, RoleCredentials):
-                sts = base.client("sts", region_name=account.region, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG)
-                assumed = sts.assume_role(RoleArn=credentials.role_arn, RoleSessionName="studio-emr-infra")["Credentials"]
-                session = boto3.Session(
-                    aws_access_key_id=assumed["AccessKeyId"],
-                    aws_secret_access_key=assumed["SecretAccessKey"],
-                    aws_session_token=assumed["SessionToken"],
-                    region_name=account.region,
-                )
+            session = entered_session(self.emulator, self.env.credentials_for(account), account.region)
         except botocore.exceptions.ProfileNotFound as exc:
             raise AccountAccessError(f"{label}: {exc}; add the profile or fix environment credentials") from None
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
@@ -126,3 +106,29 @@ class Accounts:
                     f"{session.label}: the configured credentials belong to account {actual}, not "
                     f"{account.account_id}; nothing was applied"
                 )
+
+
+def entered_session(emulator: Emulator | None, credentials, region: str) -> boto3.Session:
+    """A session inside one account: on the emulator, its base identity then the account's
+    role; on AWS, the profile, or the role assumed from the ambient credentials."""
+    endpoint_url = emulator.url if emulator else None
+    if emulator is not None:
+        base = boto3.Session(
+            aws_access_key_id=EMULATOR_KEYS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=EMULATOR_KEYS["AWS_SECRET_ACCESS_KEY"],
+            region_name=region,
+        )
+    elif isinstance(credentials, ProfileCredentials):
+        base = boto3.Session(profile_name=credentials.profile, region_name=region)
+    else:
+        base = boto3.Session(region_name=region)
+    if not isinstance(credentials, RoleCredentials):
+        return base
+    sts = base.client("sts", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+    assumed = sts.assume_role(RoleArn=credentials.role_arn, RoleSessionName="studio-emr-infra")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=assumed["AccessKeyId"],
+        aws_secret_access_key=assumed["SecretAccessKey"],
+        aws_session_token=assumed["SessionToken"],
+        region_name=region,
+    )

@@ -1,0 +1,41 @@
+"""What the emulator's own tests share: a fresh emulator process, and sessions into its
+simulated accounts entered the way the CLI enters them (orchestration.accounts).
+
+Each test module starts its own emulator (moto's state is per process), so modules never
+depend on each other's leftovers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+
+from orchestration import emulator as emulator_control
+from orchestration.emulator import Emulator
+
+
+def start_emulator(state_root: Path) -> Emulator:
+    return emulator_control.ensure_running([], state_root, log=lambda line: None)
+
+
+def stop_emulator(state_root: Path) -> None:
+    emulator_control.stop(state_root)
+
+
+def account_session(emulator: Emulator, account_id: str, region: str = "us-east-1") -> boto3.Session:
+    """A session inside ``account_id`` with the rights of the account's access role (admin)."""
+    from config.model import RoleCredentials
+    from orchestration.accounts import entered_session
+
+    role_arn = f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"
+    return entered_session(emulator, RoleCredentials(role_arn=role_arn), region)
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    state_root = tmp_path_factory.mktemp("emulator")
+    running = start_emulator(state_root)
+    yield running
+    stop_emulator(state_root)
