@@ -20,8 +20,9 @@ ACCOUNT_ID = r"^\d{12}$"
 NAME = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
 REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
-# Studio Classic reads at most this many role ARNs from its discovery file (SM-3).
-MAX_CLASSIC_EMR_ACCOUNTS = 5
+# Studio reads at most this many role ARNs: Classic from its discovery file, JupyterLab from the
+# domain's EmrSettings (AssumableRoleArns and ExecutionRoleArns take at most 5 each) (SM-3).
+MAX_CROSS_ACCOUNT_EMR_ACCOUNTS = 5
 # The role the emulator's simulated accounts are entered through, as an Organizations
 # member account would be.
 EMULATOR_ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -51,6 +52,13 @@ class StudioGeneration(str, Enum):
     classic = "classic"
     jupyterlab = "jupyterlab"
     both = "both"
+
+
+class EmrEgress(str, Enum):
+    """How the nodes of a cluster in the EMR VPC's private subnets reach the AWS APIs (NET-7)."""
+
+    endpoints = "endpoints"  # interface endpoints for the APIs the nodes call, no internet path
+    nat = "nat"  # a NAT gateway in a public subnet
 
 
 class HomeEfsRetention(str, Enum):
@@ -101,6 +109,11 @@ class NewNetwork(Model):
     availability_zones: list[Annotated[str, Field(pattern=r"^[a-z]$")]] = Field(
         default=["a", "b"],
         description="AZ letters; private subnet i goes to zone i modulo their number",
+    )
+    egress: EmrEgress | None = Field(
+        default=None,
+        description="EMR accounts only: how cluster nodes reach the AWS APIs (NET-7); default endpoints, "
+        "or nat with public_subnet_cidr",
     )
 
     @field_validator("cidr", "public_subnet_cidr")
@@ -250,6 +263,11 @@ class PromotedSettings(Model):
     studio_generation: StudioGeneration = StudioGeneration.both
     home_efs_retention: HomeEfsRetention = HomeEfsRetention.retain
     service_catalog: ServiceCatalogSettings = ServiceCatalogSettings()
+    emr_runtime_roles: bool = Field(
+        default=False,
+        description="Create an EMR runtime role in each EMR account and list it in the domain's JupyterLab "
+        "EmrSettings.ExecutionRoleArns",
+    )
 
     @field_validator("studio_to_emr_ports")
     @classmethod
@@ -277,8 +295,6 @@ class EnvironmentFile(Model):
                         f"{where}.network: account {emr.account_id} is the Studio account, so this is the "
                         "single-account layout (EMR runs in the Studio VPC, no peering); remove this key"
                     )
-                if emr.region != studio.region:
-                    raise ValueError(f"{where}.region: the single-account layout needs the Studio region {studio.region}")
             elif emr.network is None:
                 raise ValueError(f"{where}.network: required for an EMR account other than the Studio account")
         if env.target is Target.aws:
@@ -294,13 +310,41 @@ class EnvironmentFile(Model):
                     raise ValueError(
                         f"environment.{key_b}: {b} overlaps environment.{key_a} {a}; peered VPCs must not overlap (NET-6)"
                     )
-        cross_account = [a for a in env.emr_accounts if a.account_id != studio.account_id]
-        uses_classic = self.promoted.studio_generation in (StudioGeneration.classic, StudioGeneration.both)
-        if uses_classic and len(cross_account) > MAX_CLASSIC_EMR_ACCOUNTS:
+        for i, emr in enumerate(env.emr_accounts):
+            if emr.region != studio.region:
+                raise ValueError(
+                    f"environment.emr_accounts.{i}.region = {emr.region!r}: Studio lists EMR clusters in its own "
+                    f"region only, so every EMR account must be in the Studio account's region {studio.region} (SM-3)"
+                )
+            network = emr.network
+            if isinstance(network, NewNetwork):
+                egress = network.egress or EmrEgress.endpoints
+                if egress is EmrEgress.nat and network.public_subnet_cidr is None:
+                    raise ValueError(
+                        f"environment.emr_accounts.{i}.network.public_subnet_cidr: required for egress nat "
+                        "(the NAT gateway's subnet, NET-7)"
+                    )
+                if egress is EmrEgress.endpoints and network.public_subnet_cidr is not None:
+                    raise ValueError(
+                        f"environment.emr_accounts.{i}.network.public_subnet_cidr = {network.public_subnet_cidr!r}: "
+                        "only used with egress nat; set network.egress: nat or remove it"
+                    )
+        if isinstance(studio.network, NewNetwork) and studio.network.egress is not None:
             raise ValueError(
-                f"environment.emr_accounts: {len(cross_account)} cross-account EMR accounts, but Studio Classic's "
-                f"role-ARN file takes at most {MAX_CLASSIC_EMR_ACCOUNTS} (promoted.studio_generation is "
-                f"{self.promoted.studio_generation.value})"
+                f"environment.studio_account.network.egress = {studio.network.egress.value!r}: the Studio VPC always "
+                "has a NAT gateway and private endpoints (NET-1, NET-2); remove this key"
+            )
+        cross_account = [a for a in env.emr_accounts if a.account_id != studio.account_id]
+        if len(cross_account) > MAX_CROSS_ACCOUNT_EMR_ACCOUNTS:
+            generation = self.promoted.studio_generation
+            reader = {
+                StudioGeneration.classic: "Studio Classic's role-ARN file",
+                StudioGeneration.jupyterlab: "the domain's JupyterLab EmrSettings (AssumableRoleArns)",
+                StudioGeneration.both: "Studio Classic's role-ARN file and JupyterLab's EmrSettings",
+            }[generation]
+            raise ValueError(
+                f"environment.emr_accounts: {len(cross_account)} cross-account EMR accounts, but {reader} "
+                f"takes at most {MAX_CROSS_ACCOUNT_EMR_ACCOUNTS} (promoted.studio_generation is {generation.value})"
             )
         if isinstance(studio.network, NewNetwork):
             if studio.network.public_subnet_cidr is None:

@@ -1,9 +1,10 @@
-"""NET-1 and NET-2: the VPCs.
+"""NET-1, NET-2 and NET-7: the VPCs.
 
-:class:`NewVpc` builds a VPC with private subnets sharing one route table and, for the Studio
-account, a public subnet with a NAT gateway. :class:`ExistingVpc` adopts a VPC by id and creates
-nothing in it. Both expose a :class:`VpcHandle`. :class:`PrivateEndpoints` adds what a
-VPC-only domain needs to reach AWS APIs privately.
+:class:`NewVpc` builds a VPC with private subnets sharing one route table and, optionally, a
+public subnet with a NAT gateway. :class:`ExistingVpc` adopts a VPC by id and creates nothing in
+it. Both expose a :class:`VpcHandle`. :class:`PrivateEndpoints` adds the S3 gateway endpoint and
+the interface endpoints for the AWS APIs that what runs in the private subnets calls: a VPC-only
+domain (NET-2), or the nodes of an EMR cluster (NET-7).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from imports.aws.vpc_endpoint import VpcEndpoint
 from .suppressions import suppress
 
 # NET-2: what a VPC-only domain needs to reach without the internet (seed 002).
-INTERFACE_ENDPOINT_SERVICES = ("sagemaker.api", "sagemaker.runtime", "servicecatalog", "sts", "logs")
+STUDIO_ENDPOINT_SERVICES = ("sagemaker.api", "sagemaker.runtime", "servicecatalog", "sts", "logs")
+# NET-7: what the nodes of a cluster in a private subnet call when there is no NAT: EMR's
+# control plane, STS for the instance role's credentials, CloudWatch Logs. S3 goes through the
+# gateway endpoint every private VPC of this project has.
+EMR_ENDPOINT_SERVICES = ("elasticmapreduce", "sts", "logs")
 
 
 @dataclass(frozen=True)
@@ -155,11 +160,13 @@ class PrivateEndpointsProps:
     vpc_id: str
     subnet_ids: list[str]
     route_table_ids: list[str]
+    # Admits HTTPS from what calls the APIs (the Studio SG, or the EMR nodes' groups).
     security_group_id: str
+    interface_services: tuple[str, ...]
 
 
 class PrivateEndpoints(Construct):
-    """NET-2: the S3 gateway endpoint and the interface endpoints a VPC-only domain calls."""
+    """The S3 gateway endpoint, and an interface endpoint with private DNS for each service."""
 
     def __init__(self, scope: Construct, id: str, props: PrivateEndpointsProps):
         super().__init__(scope, id)
@@ -171,7 +178,7 @@ class PrivateEndpoints(Construct):
             vpc_endpoint_type="Gateway",
             route_table_ids=props.route_table_ids,
         )
-        for service in INTERFACE_ENDPOINT_SERVICES:
+        for service in props.interface_services:
             VpcEndpoint(
                 self,
                 service.replace(".", "-"),

@@ -39,7 +39,11 @@ def emr_cluster_arn(partition: str, region: str, account_id: str) -> str:
 
 
 def emr_discovery_permissions(cluster_arn: str, studio_execution_role_arn: str) -> PolicyDocument:
-    """IAM-2: the permission set of the role Studio assumes in an EMR account (seed 003, verbatim Sids)."""
+    """IAM-2: the permission set of the role Studio assumes in an EMR account, with seed 003's
+    Sids and AWS's current action list. The connect path (`%sm_analytics emr connect`, through
+    sagemaker-studio-sparkmagic-lib's EMRCluster) calls DescribeCluster, ListInstances,
+    DescribeSecurityConfiguration and ListInstanceGroups with this role; without ListInstances
+    it cannot find the primary node."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -47,8 +51,6 @@ def emr_discovery_permissions(cluster_arn: str, studio_execution_role_arn: str) 
                 "Sid": "AllowPresignedUrl",
                 "Effect": "Allow",
                 "Action": [
-                    "elasticmapreduce:DescribeCluster",
-                    "elasticmapreduce:ListInstanceGroups",
                     "elasticmapreduce:CreatePersistentAppUI",
                     "elasticmapreduce:DescribePersistentAppUI",
                     "elasticmapreduce:GetPersistentAppUIPresignedURL",
@@ -59,7 +61,12 @@ def emr_discovery_permissions(cluster_arn: str, studio_execution_role_arn: str) 
             {
                 "Sid": "AllowClusterDetailsDiscovery",
                 "Effect": "Allow",
-                "Action": ["elasticmapreduce:DescribeCluster", "elasticmapreduce:ListInstanceGroups"],
+                "Action": [
+                    "elasticmapreduce:DescribeCluster",
+                    "elasticmapreduce:ListInstances",
+                    "elasticmapreduce:ListInstanceGroups",
+                    "elasticmapreduce:DescribeSecurityConfiguration",
+                ],
                 "Resource": [cluster_arn],
             },
             {
@@ -80,6 +87,21 @@ def emr_discovery_permissions(cluster_arn: str, studio_execution_role_arn: str) 
                 "Action": ["servicecatalog:SearchProducts"],
                 "Resource": "*",
             },
+        ],
+    }
+
+
+def runtime_role_trust(instance_role_arn: str) -> PolicyDocument:
+    """An EMR runtime role is assumed by the cluster's instance role on a job's behalf, with
+    session tags (AWS: "Runtime roles for Amazon EMR steps")."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": instance_role_arn},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
         ],
     }
 

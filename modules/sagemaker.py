@@ -29,6 +29,8 @@ class StudioDomainProps:
     # SM-3: {EMR account id: role ARN Studio assumes there}; empty in the single-account layout.
     discovery_role_arns: dict[str, str]
     lifecycle_config_name: str
+    # SM-3: EMR runtime roles JupyterLab offers (EmrSettings.ExecutionRoleArns).
+    runtime_role_arns: tuple[str, ...] = ()
 
 
 class StudioDomain(Construct):
@@ -56,10 +58,13 @@ class StudioDomain(Construct):
                     "lifecycle_config_arn": self.lifecycle_config.arn,
                 },
             }
-        if props.discovery_role_arns and props.jupyterlab:
-            user_settings["jupyter_lab_app_settings"] = {
-                "emr_settings": {"assumable_role_arns": sorted(props.discovery_role_arns.values())},
-            }
+        if (props.discovery_role_arns or props.runtime_role_arns) and props.jupyterlab:
+            emr_settings = {}
+            if props.discovery_role_arns:
+                emr_settings["assumable_role_arns"] = sorted(props.discovery_role_arns.values())
+            if props.runtime_role_arns:
+                emr_settings["execution_role_arns"] = sorted(props.runtime_role_arns)
+            user_settings["jupyter_lab_app_settings"] = {"emr_settings": emr_settings}
         self.domain = SagemakerDomain(
             self,
             "domain",

@@ -92,3 +92,28 @@ class StudioIngress(Construct):
             )
             for port in props.ports
         ]
+
+
+@dataclass(frozen=True)
+class HttpsIngressProps:
+    security_group_id: str
+    # {what the source is: its security group id}; the key names the rule.
+    source_security_group_ids: dict[str, str]
+
+
+class HttpsIngress(Construct):
+    """A group admits HTTPS (443) from named security groups only: interface endpoints."""
+
+    def __init__(self, scope: Construct, id: str, props: HttpsIngressProps):
+        super().__init__(scope, id)
+        for source, group_id in props.source_security_group_ids.items():
+            VpcSecurityGroupIngressRule(
+                self,
+                f"https-from-{source}",
+                security_group_id=props.security_group_id,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                referenced_security_group_id=group_id,
+                description=f"HTTPS from the EMR {source} group",
+            )

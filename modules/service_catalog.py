@@ -43,6 +43,9 @@ STUDIO_VISIBILITY_TAG = {"sagemaker:studio-visibility:emr": "true"}
 class EmrTemplateSettings:
     subnet_ids: list[str]
     primary_security_group_id: str
+    managed_primary_security_group_id: str
+    managed_core_security_group_id: str
+    service_access_security_group_id: str
     instance_types: tuple[str, ...]
     core_node_counts: tuple[int, ...]
     release_label: str
@@ -56,8 +59,14 @@ def render_emr_template(base_template: str, settings: EmrTemplateSettings) -> st
     params = template["Parameters"]
     params["SubnetId"]["Default"] = settings.subnet_ids[0]
     params["SubnetId"]["AllowedValues"] = list(settings.subnet_ids)
-    params["PrimarySecurityGroupId"]["Default"] = settings.primary_security_group_id
-    params["PrimarySecurityGroupId"]["AllowedValues"] = [settings.primary_security_group_id]
+    for param, group_id in (
+        ("PrimarySecurityGroupId", settings.primary_security_group_id),
+        ("ManagedPrimarySecurityGroupId", settings.managed_primary_security_group_id),
+        ("ManagedCoreSecurityGroupId", settings.managed_core_security_group_id),
+        ("ServiceAccessSecurityGroupId", settings.service_access_security_group_id),
+    ):
+        params[param]["Default"] = group_id
+        params[param]["AllowedValues"] = [group_id]
     params["InstanceType"]["Default"] = settings.instance_types[0]
     params["InstanceType"]["AllowedValues"] = list(settings.instance_types)
     params["CoreInstanceCount"]["Default"] = settings.core_node_counts[0]
@@ -75,6 +84,9 @@ class EmrServiceCatalogProps:
     base_template: str
     subnet_ids: list[str]
     primary_security_group_id: str
+    managed_primary_security_group_id: str
+    managed_core_security_group_id: str
+    service_access_security_group_id: str
     instance_types: tuple[str, ...]
     core_node_counts: tuple[int, ...]
     release_label: str
@@ -133,6 +145,9 @@ class EmrServiceCatalog(Construct):
             EmrTemplateSettings(
                 subnet_ids=props.subnet_ids,
                 primary_security_group_id=props.primary_security_group_id,
+                managed_primary_security_group_id=props.managed_primary_security_group_id,
+                managed_core_security_group_id=props.managed_core_security_group_id,
+                service_access_security_group_id=props.service_access_security_group_id,
                 instance_types=props.instance_types,
                 core_node_counts=props.core_node_counts,
                 release_label=props.release_label,

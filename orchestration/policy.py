@@ -8,6 +8,8 @@ synthesized resource's ``//`` metadata and is reported as suppressed, never drop
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import subprocess
@@ -87,6 +89,9 @@ def _values(value) -> list[str]:
 SAMPLE_TEMPLATE_SETTINGS = EmrTemplateSettings(
     subnet_ids=["subnet-0123456789abcdef0"],
     primary_security_group_id="sg-0123456789abcdef0",
+    managed_primary_security_group_id="sg-0123456789abcdef1",
+    managed_core_security_group_id="sg-0123456789abcdef2",
+    service_access_security_group_id="sg-0123456789abcdef3",
     instance_types=("m5.xlarge",),
     core_node_counts=(1,),
     release_label="emr-6.15.0",
@@ -97,13 +102,11 @@ SAMPLE_TEMPLATE_SETTINGS = EmrTemplateSettings(
 def cfn_lint(result: SynthResult) -> list[Finding]:
     """cfn-lint of the EMR product template as this environment renders it."""
     catalog = result.env.promoted.service_catalog
-    settings = EmrTemplateSettings(
-        subnet_ids=SAMPLE_TEMPLATE_SETTINGS.subnet_ids,
-        primary_security_group_id=SAMPLE_TEMPLATE_SETTINGS.primary_security_group_id,
+    settings = dataclasses.replace(
+        SAMPLE_TEMPLATE_SETTINGS,
         instance_types=tuple(catalog.allowed_instance_types),
         core_node_counts=tuple(catalog.core_node_counts),
         release_label=catalog.emr_release_label,
-        bootstrap_script_uri=SAMPLE_TEMPLATE_SETTINGS.bootstrap_script_uri,
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "emr-cluster.json"

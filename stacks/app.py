@@ -9,6 +9,7 @@ from pathlib import Path
 from cdktn import App
 
 from config import EnvironmentFile, ExistingNetwork, NewNetwork, StudioGeneration, Target
+from config.model import EmrEgress
 from config.model import S3State
 from modules.network import ExistingVpcProps, NewVpcProps, SubnetSpec
 
@@ -81,6 +82,7 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
             network=_network_props(f"{name}-studio", studio.region, studio.network),
             execution_role_name=naming.execution_role_name(env),
             discovery_role_arns=naming.discovery_role_arns(env),
+            runtime_role_arns=tuple(naming.runtime_role_arns(env)),
             domain_name=settings.domain.name,
             user_profiles=tuple(settings.domain.user_profiles),
             classic=generation in (StudioGeneration.classic, StudioGeneration.both),
@@ -120,6 +122,8 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
                 instance_types=tuple(catalog.allowed_instance_types),
                 core_node_counts=tuple(catalog.core_node_counts),
                 release_label=catalog.emr_release_label,
+                egress=_egress(account.network),
+                runtime_role_name=naming.runtime_role_name(env),
                 single_account=single,
             ),
         )
@@ -189,6 +193,13 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
     for link in link_stacks:
         studio_link.add_dependency(link)
     return app
+
+
+def _egress(network: NewNetwork | ExistingNetwork | None) -> str | None:
+    """NET-7 for an EMR VPC this project creates; None where it creates no VPC."""
+    if not isinstance(network, NewNetwork):
+        return None
+    return (network.egress or EmrEgress.endpoints).value
 
 
 def _network_props(name: str, region: str, network: NewNetwork | ExistingNetwork) -> NewVpcProps | ExistingVpcProps:

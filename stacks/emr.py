@@ -9,8 +9,24 @@ from constructs import Construct
 
 from modules import policies
 from modules.iam import Role, RoleProps
-from modules.network import ExistingVpc, ExistingVpcProps, NewVpc, NewVpcProps, VpcHandle
-from modules.security_groups import SecurityGroupProps, SecurityGroupWithEgress, StudioIngress, StudioIngressProps
+from modules.network import (
+    EMR_ENDPOINT_SERVICES,
+    ExistingVpc,
+    ExistingVpcProps,
+    NewVpc,
+    NewVpcProps,
+    PrivateEndpoints,
+    PrivateEndpointsProps,
+    VpcHandle,
+)
+from modules.security_groups import (
+    HttpsIngress,
+    HttpsIngressProps,
+    SecurityGroupProps,
+    SecurityGroupWithEgress,
+    StudioIngress,
+    StudioIngressProps,
+)
 from modules.service_catalog import EmrServiceCatalog, EmrServiceCatalogProps, PortfolioAccess, PortfolioAccessProps
 
 from .base import AccountStack, AccountStackProps
@@ -20,6 +36,12 @@ EMR_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduc
 EMR_EC2_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceforEC2Role"
 EMR_DEFAULT_ROLE = "EMR_DefaultRole"
 EMR_EC2_DEFAULT_ROLE = "EMR_EC2_DefaultRole"
+# The security groups EMR manages for a cluster in a private subnet (NET-7).
+EMR_MANAGED_GROUPS = {
+    "managed-primary": "EMR-managed group of the primary node; EMR adds its rules at launch",
+    "managed-core": "EMR-managed group of the core and task nodes; EMR adds its rules at launch",
+    "service-access": "EMR service access from the EMR control plane to nodes in a private subnet",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,10 @@ class EmrAccountProps:
     instance_types: tuple[str, ...]
     core_node_counts: tuple[int, ...]
     release_label: str
+    # NET-7, for a VPC this stack creates: interface endpoints ("endpoints") or a NAT ("nat").
+    egress: str | None = None
+    # The EMR runtime role's name, when the environment asks for one.
+    runtime_role_name: str | None = None
     single_account: SingleAccountLink | None = None
 
 
@@ -70,6 +96,19 @@ class EmrAccountStack(AccountStack):
             ),
         )
         self.primary_security_group_id = self.primary_security_group.security_group_id
+        # NET-7: the groups EMR manages for a cluster in a private subnet, named so that the
+        # product's template can pin them; EMR adds its own rules to them at launch.
+        self.managed_security_group_ids = {
+            kind: SecurityGroupWithEgress(
+                self,
+                f"emr-{kind}-security-group",
+                SecurityGroupProps(name=f"{props.name}-emr-{kind}", description=description, vpc_id=self.vpc.vpc_id),
+            ).security_group_id
+            for kind, description in EMR_MANAGED_GROUPS.items()
+        }
+        if isinstance(props.network, NewVpcProps) and props.single_account is None:
+            self._private_endpoints(props)
+        instance_role_arn = role_arn(account_id, EMR_EC2_DEFAULT_ROLE)
         if props.create_default_roles:
             Role(
                 self,
@@ -81,7 +120,7 @@ class EmrAccountStack(AccountStack):
                     managed_policy_arns=(EMR_SERVICE_POLICY,),
                 ),
             )
-            Role(
+            instance_role_arn = Role(
                 self,
                 "emr-ec2-default-role",
                 RoleProps(
@@ -90,6 +129,16 @@ class EmrAccountStack(AccountStack):
                     trust_policy=policies.service_trust("ec2.amazonaws.com"),
                     managed_policy_arns=(EMR_EC2_POLICY,),
                     with_instance_profile=True,
+                ),
+            ).role_arn
+        if props.runtime_role_name is not None:
+            Role(
+                self,
+                "emr-runtime-role",
+                RoleProps(
+                    name=props.runtime_role_name,
+                    description="EMR runtime role Studio users may run their jobs as (SM-3); attach data access to it",
+                    trust_policy=policies.runtime_role_trust(instance_role_arn),
                 ),
             )
         bucket_arn = f"arn:aws:s3:::{props.name}-emr-{account_id}"
@@ -122,6 +171,9 @@ class EmrAccountStack(AccountStack):
                 base_template=props.base_template,
                 subnet_ids=self.vpc.private_subnet_ids,
                 primary_security_group_id=self.primary_security_group_id,
+                managed_primary_security_group_id=self.managed_security_group_ids["managed-primary"],
+                managed_core_security_group_id=self.managed_security_group_ids["managed-core"],
+                service_access_security_group_id=self.managed_security_group_ids["service-access"],
                 instance_types=props.instance_types,
                 core_node_counts=props.core_node_counts,
                 release_label=props.release_label,
@@ -148,3 +200,43 @@ class EmrAccountStack(AccountStack):
                 "portfolio-access",
                 PortfolioAccessProps(portfolio_id=self.portfolio_id, principal_arn=link.studio_execution_role_arn),
             )
+
+    def _private_endpoints(self, props: EmrAccountProps) -> None:
+        """NET-7: S3 through a gateway endpoint always; the other APIs the nodes call through
+        interface endpoints unless a NAT gateway gives them a way out."""
+        interface_services: tuple[str, ...] = ()
+        endpoint_group_id = self.managed_security_group_ids["managed-primary"]
+        if props.egress == "endpoints":
+            interface_services = EMR_ENDPOINT_SERVICES
+            endpoint_group = SecurityGroupWithEgress(
+                self,
+                "endpoints-security-group",
+                SecurityGroupProps(
+                    name=f"{props.name}-emr-endpoints",
+                    description="Interface endpoints of the EMR VPC: HTTPS from the cluster nodes",
+                    vpc_id=self.vpc.vpc_id,
+                ),
+            )
+            endpoint_group_id = endpoint_group.security_group_id
+            HttpsIngress(
+                self,
+                "endpoints-from-nodes",
+                HttpsIngressProps(
+                    security_group_id=endpoint_group_id,
+                    source_security_group_ids={
+                        kind: self.managed_security_group_ids[kind] for kind in ("managed-primary", "managed-core")
+                    },
+                ),
+            )
+        PrivateEndpoints(
+            self,
+            "private-endpoints",
+            PrivateEndpointsProps(
+                region=props.account.region,
+                vpc_id=self.vpc.vpc_id,
+                subnet_ids=self.vpc.private_subnet_ids,
+                route_table_ids=self.vpc.private_route_table_ids,
+                security_group_id=endpoint_group_id,
+                interface_services=interface_services,
+            ),
+        )

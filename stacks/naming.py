@@ -45,6 +45,16 @@ def discovery_role_arns(env: EnvironmentFile) -> dict[str, str]:
     return {a.account_id: role_arn(a.account_id, discovery_role_name(env)) for a in env.peered_emr_accounts}
 
 
+def runtime_role_name(env: EnvironmentFile) -> str | None:
+    return f"{prefix(env)}-emr-runtime" if env.promoted.emr_runtime_roles else None
+
+
+def runtime_role_arns(env: EnvironmentFile) -> list[str]:
+    """SM-3: the EMR runtime roles JupyterLab lists as ExecutionRoleArns, one per EMR account."""
+    name = runtime_role_name(env)
+    return sorted({role_arn(a.account_id, name) for a in env.environment.emr_accounts}) if name else []
+
+
 def peering_tags(env: EnvironmentFile, account: EmrAccount) -> dict[str, str]:
     """Tags for both ends of a peering connection. They must be identical on both sides (the
     emulator keeps one tag set per connection), so the per-stack default tag is pinned here."""

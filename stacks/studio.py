@@ -15,6 +15,7 @@ from modules.network import (
     NewVpcProps,
     PrivateEndpoints,
     PrivateEndpointsProps,
+    STUDIO_ENDPOINT_SERVICES,
     VpcHandle,
 )
 from modules.sagemaker import StudioDomain, StudioDomainProps
@@ -32,6 +33,7 @@ class StudioAccountProps:
     network: NewVpcProps | ExistingVpcProps
     execution_role_name: str
     discovery_role_arns: dict[str, str]
+    runtime_role_arns: tuple[str, ...]
     domain_name: str
     user_profiles: tuple[str, ...]
     classic: bool
@@ -69,6 +71,7 @@ class StudioAccountStack(AccountStack):
                     subnet_ids=self.vpc.private_subnet_ids,
                     route_table_ids=self.vpc.private_route_table_ids,
                     security_group_id=self.security_group_id,
+                    interface_services=STUDIO_ENDPOINT_SERVICES,
                 ),
             )
         inline = {"studio-emr-management": policies.studio_emr_management()}
@@ -104,6 +107,7 @@ class StudioAccountStack(AccountStack):
                 jupyterlab=props.jupyterlab,
                 home_efs_retention=props.home_efs_retention,
                 discovery_role_arns=props.discovery_role_arns,
+                runtime_role_arns=props.runtime_role_arns,
                 lifecycle_config_name=f"{props.name}-emr-discovery",
             ),
         )

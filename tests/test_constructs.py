@@ -49,14 +49,19 @@ def test_emr_role_has_exactly_the_five_iam2_statements(local):
     cluster_arn = ["arn:aws:elasticmapreduce:us-east-1:222222222222:cluster/*"]
     assert by_sid["AllowPresignedUrl"]["Resource"] == cluster_arn
     assert set(by_sid["AllowPresignedUrl"]["Action"]) == {
-        "elasticmapreduce:DescribeCluster",
-        "elasticmapreduce:ListInstanceGroups",
         "elasticmapreduce:CreatePersistentAppUI",
         "elasticmapreduce:DescribePersistentAppUI",
         "elasticmapreduce:GetPersistentAppUIPresignedURL",
         "elasticmapreduce:GetOnClusterAppUIPresignedURL",
     }
     assert by_sid["AllowClusterDetailsDiscovery"]["Resource"] == cluster_arn
+    # What the real connect path (sagemaker-studio-sparkmagic-lib's EMRCluster) calls (IAM-2).
+    assert set(by_sid["AllowClusterDetailsDiscovery"]["Action"]) == {
+        "elasticmapreduce:DescribeCluster",
+        "elasticmapreduce:ListInstances",
+        "elasticmapreduce:ListInstanceGroups",
+        "elasticmapreduce:DescribeSecurityConfiguration",
+    }
     assert by_sid["AllowClusterDiscovery"] == {
         "Sid": "AllowClusterDiscovery", "Effect": "Allow",
         "Action": ["elasticmapreduce:ListClusters"], "Resource": "*",
@@ -104,7 +109,40 @@ def test_emr_ingress_only_from_the_studio_sg_on_the_configured_ports(synthesized
         # Referencing a peer SG needs the peering active: the rule waits for the accept.
         assert any("aws_vpc_peering_connection_accepter" in d for d in rule["depends_on"])
     # No other stack of the EMR account opens the primary SG.
-    assert resources(dev.stack_json("emr-account"), "aws_vpc_security_group_ingress_rule") == []
+    opened = [r["security_group_id"] for r in resources(dev.stack_json("emr-account"), "aws_vpc_security_group_ingress_rule")]
+    assert opened and not any("emr-primary-security-group" in group for group in opened)
+
+
+def test_emr_vpc_lets_a_cluster_start_in_its_private_subnets(synthesized):
+    """NET-7: DNS on, an S3 gateway endpoint, interface endpoints for the APIs the nodes call
+    (admitting HTTPS from the nodes' groups only), and the groups the template pins."""
+    emr = synthesized("dev").stack_json("emr-account")
+    vpc = only(emr, "aws_vpc")
+    assert vpc["enable_dns_support"] and vpc["enable_dns_hostnames"]
+    endpoints = {e["service_name"].rsplit(".", 1)[-1]: e for e in resources(emr, "aws_vpc_endpoint")}
+    assert set(endpoints) == {"s3", "elasticmapreduce", "sts", "logs"}
+    assert endpoints["s3"]["vpc_endpoint_type"] == "Gateway" and endpoints["s3"]["route_table_ids"]
+    assert all(e["private_dns_enabled"] for k, e in endpoints.items() if k != "s3")
+    assert resources(emr, "aws_nat_gateway") == []
+    https = resources(emr, "aws_vpc_security_group_ingress_rule")
+    assert {r["from_port"] for r in https} == {443} and all("cidr_ipv4" not in r for r in https)
+    assert sorted("managed-primary" in r["referenced_security_group_id"] for r in https) == [False, True]
+    names = {g["name"] for g in resources(emr, "aws_security_group")}
+    assert {"studio-emr-dev-emr-managed-primary", "studio-emr-dev-emr-managed-core",
+            "studio-emr-dev-emr-service-access"} <= names
+    template = json.loads(next(o["content"] for o in resources(emr, "aws_s3_object") if o["key"].startswith("templates/")))
+    instances = template["Resources"]["Cluster"]["Properties"]["Instances"]
+    assert instances["ServiceAccessSecurityGroup"] == {"Ref": "ServiceAccessSecurityGroupId"}
+    assert "service-access" in template["Parameters"]["ServiceAccessSecurityGroupId"]["Default"]
+
+
+def test_emr_vpc_with_nat_egress_has_a_nat_and_no_interface_endpoints(tmp_path):
+    data = yaml.safe_load((ENVS_DIR / "dev.yaml").read_text())
+    network = data["environment"]["emr_accounts"][0]["network"]
+    network.update(egress="nat", public_subnet_cidr="10.110.0.0/24")
+    emr = synth_env(parse(data, "dev.yaml"), Workspace(tmp_path / "cdktf.out", tmp_path / "state")).stack_json("emr-account")
+    assert len(resources(emr, "aws_nat_gateway")) == 1
+    assert [e["vpc_endpoint_type"] for e in resources(emr, "aws_vpc_endpoint")] == ["Gateway"]
 
 
 def test_studio_sg_allows_itself_and_all_outbound(local):
@@ -152,6 +190,19 @@ def test_one_list_of_role_arns_feeds_classic_and_jupyterlab(synthesized):
     classic = json.loads(script.split('<<- "EOF"\n')[1].split("\nEOF")[0])
     assert sorted(classic.values()) == sorted(lab_arns)
     assert sorted(classic) == ["200000000003", "200000000004"]
+
+
+def test_runtime_roles_are_offered_to_jupyterlab_and_assumable_by_the_instance_role(local):
+    """local turns on promoted.emr_runtime_roles: one runtime role per EMR account, listed in
+    the domain's JupyterLab EmrSettings.ExecutionRoleArns beside the assumable roles."""
+    domain = only(local.stack_json("studio-account"), "aws_sagemaker_domain")
+    settings = domain["default_user_settings"]["jupyter_lab_app_settings"]["emr_settings"]
+    assert settings["execution_role_arns"] == ["arn:aws:iam::222222222222:role/studio-emr-local-emr-runtime"]
+    assert settings["assumable_role_arns"] == ["arn:aws:iam::222222222222:role/studio-emr-local-emr-discovery"]
+    roles = {r["name"]: r for r in resources(local.stack_json("emr-account"), "aws_iam_role")}
+    trust = json.loads(roles["studio-emr-local-emr-runtime"]["assume_role_policy"])["Statement"]
+    assert [s["Action"] for s in trust] == [["sts:AssumeRole", "sts:TagSession"]]
+    assert "emr-ec2-default-role" in trust[0]["Principal"]["AWS"]
 
 
 def test_every_stack_has_one_provider_for_its_own_account(synthesized):
@@ -257,4 +308,5 @@ def test_single_account_layout_has_no_peering(tmp_path, synthesized):
     assert "studio-security-group" in rule["referenced_security_group_id"]
     studio = result.stack_json("studio-account")
     assert "aws_sagemaker_studio_lifecycle_config" not in studio["resource"]
-    assert "jupyter_lab_app_settings" not in only(studio, "aws_sagemaker_domain")["default_user_settings"]
+    lab = only(studio, "aws_sagemaker_domain")["default_user_settings"].get("jupyter_lab_app_settings", {})
+    assert "assumable_role_arns" not in lab.get("emr_settings", {})  # no role to assume in its own account

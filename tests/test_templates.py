@@ -13,6 +13,9 @@ from stacks.app import EMR_TEMPLATE
 SETTINGS = EmrTemplateSettings(
     subnet_ids=["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
     primary_security_group_id="sg-0123456789abcdef0",
+    managed_primary_security_group_id="sg-0123456789abcdef1",
+    managed_core_security_group_id="sg-0123456789abcdef2",
+    service_access_security_group_id="sg-0123456789abcdef3",
     instance_types=("m5.xlarge", "r5.2xlarge"),
     core_node_counts=(2, 4),
     release_label="emr-6.15.0",
@@ -39,6 +42,9 @@ def test_rendered_template_passes_cfn_lint_and_carries_the_guardrails(tmp_path):
     assert params["InstanceType"]["AllowedValues"] == ["m5.xlarge", "r5.2xlarge"]
     assert params["CoreInstanceCount"]["AllowedValues"] == [2, 4]
     assert params["SubnetId"]["AllowedValues"] == SETTINGS.subnet_ids
+    # NET-7: a cluster in a private subnet gets the groups the stack made, and nothing else.
+    assert params["ServiceAccessSecurityGroupId"]["AllowedValues"] == ["sg-0123456789abcdef3"]
+    assert params["ManagedPrimarySecurityGroupId"]["AllowedValues"] == ["sg-0123456789abcdef1"]
     assert params["BootstrapScriptUri"]["Default"] == "s3://bucket/bootstrap/2/install-pylibs.sh"
 
 
