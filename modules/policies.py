@@ -128,6 +128,18 @@ def studio_emr_management() -> PolicyDocument:
                 ],
                 "Resource": "*",
             },
+            *emr_provisioning_permissions()["Statement"],
+        ],
+    }
+
+
+def emr_provisioning_permissions() -> PolicyDocument:
+    """What a Studio user needs to launch (and terminate) clusters from the EMR product: AWS's
+    "Create Amazon EMR clusters" reference policy (seed 000 §3.5.2). The execution role has it
+    in its own account; an EMR account's assumable role has it beside IAM-2's discovery set."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
             {
                 "Sid": "AllowSagemakerProjectManagement",
                 "Effect": "Allow",

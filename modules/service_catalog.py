@@ -79,7 +79,8 @@ def render_emr_template(base_template: str, settings: EmrTemplateSettings) -> st
 
 @dataclass(frozen=True)
 class EmrServiceCatalogProps:
-    name: str  # prefix of the bucket, portfolio and product names
+    name: str  # prefix of the bucket and portfolio names
+    product_name: str
     account_id: str
     base_template: str
     subnet_ids: list[str]
@@ -179,7 +180,7 @@ class EmrServiceCatalog(Construct):
         self.product = ServicecatalogProduct(
             self,
             "product",
-            name=f"{props.name}-emr-cluster",
+            name=props.product_name,
             owner="Platform team",
             type="CLOUD_FORMATION_TEMPLATE",
             description="EMR cluster with Spark and Livy for SageMaker Studio",

@@ -176,7 +176,7 @@ class _Verifier:
 
     def check_service_catalog(self, account, emr: AccountSession) -> None:
         catalog = emr.client("servicecatalog")
-        product_name = f"{naming.emr_name(self.env, account)}-emr-cluster"
+        product_name = naming.emr_product_name(self.env, account)
         try:
             product = catalog.describe_product_as_admin(Name=product_name)
         except botocore.exceptions.ClientError:

@@ -113,6 +113,7 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
             EmrAccountProps(
                 account=account_props(account.stack_id, account),
                 name=emr_name,
+                product_name=naming.emr_product_name(env, account),
                 network=None if single else _network_props(f"{emr_name}-emr", account.region, account.network),
                 create_default_roles=settings.create_emr_default_roles,
                 base_template=base_template,

@@ -58,6 +58,7 @@ class SingleAccountLink:
 class EmrAccountProps:
     account: AccountStackProps
     name: str
+    product_name: str
     network: NewVpcProps | ExistingVpcProps | None
     create_default_roles: bool
     base_template: str
@@ -167,6 +168,7 @@ class EmrAccountStack(AccountStack):
             "service-catalog",
             EmrServiceCatalogProps(
                 name=props.name,
+                product_name=props.product_name,
                 account_id=account_id,
                 base_template=props.base_template,
                 subnet_ids=self.vpc.private_subnet_ids,

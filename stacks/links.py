@@ -133,8 +133,15 @@ class EmrLinkStack(AccountStack):
                     "emr-discovery": policies.emr_discovery_permissions(
                         policies.emr_cluster_arn(PARTITION, account.region, account.account_id),
                         props.studio_execution_role_arn,
-                    )
+                    ),
+                    # Launching a cluster from the product in this account (AWS's "Create
+                    # Amazon EMR clusters" policy for the assumable role).
+                    "emr-provisioning": policies.emr_provisioning_permissions(),
                 },
+                policy_suppressions={"emr-provisioning": {
+                    "CKV_AWS_290": "Service Catalog end-user calls take no resource-level constraint; the launch constraint bounds what is created",
+                    "CKV_AWS_355": "SearchProducts, ProvisionProduct and DescribeRecord only accept Resource \"*\" (seed 000 §3.5.2)",
+                }},
             ),
         )
         PortfolioAccess(

@@ -20,6 +20,11 @@ def emr_name(env: EnvironmentFile, account: EmrAccount) -> str:
     return prefix(env) if account.name is None else f"{prefix(env)}-{account.name}"
 
 
+def emr_product_name(env: EnvironmentFile, account: EmrAccount) -> str:
+    """The Service Catalog product Studio lists in an EMR account (SC-1)."""
+    return f"{emr_name(env, account)}-emr-cluster"
+
+
 def emr_link_stack(account: EmrAccount) -> str:
     return f"{account.stack_id}-link"
 
