@@ -2,8 +2,10 @@
 handshake waits, verify and destroy. Each account is reached with its own credentials only.
 
 * Real AWS: the account's profile, or its role assumed from the ambient credentials.
-* Emulator: the emulator's endpoint, and AssumeRole into the simulated account (the same
-  role ARN the synthesized provider block assumes).
+* Emulator: the emulator's endpoint; the emulator's organization administrator (a user of its
+  management account, emulator/identities.py), then AssumeRole into the simulated account (the
+  same role ARN the synthesized provider block assumes). The emulator enforces IAM, so every
+  account of the environment is first enrolled in its organization (orchestration.emulator.enroll).
 
 Plain boto3 with an ``endpoint_url`` is used rather than localstack-client: localstack-client
 has no servicecatalog in its port map and ignores a per-client endpoint_url (docs/decisions.md).
@@ -11,6 +13,7 @@ has no servicecatalog in its port map and ignores a per-client endpoint_url (doc
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import boto3
@@ -18,10 +21,16 @@ import botocore.exceptions
 from botocore.config import Config
 
 from config import EnvironmentFile, ProfileCredentials, RoleCredentials, StudioEmrError, Target
+from emulator import identities
 
-from .emulator import Emulator
+from .emulator import Emulator, EmulatorError, admin_session, enroll
 
-EMULATOR_KEYS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# The base identity of terraform processes on the emulator; their provider blocks assume each
+# account's role from it, as boto3 sessions here do (entered_session).
+EMULATOR_KEYS = {
+    "AWS_ACCESS_KEY_ID": identities.ADMIN_ACCESS_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": identities.ADMIN_SECRET_ACCESS_KEY,
+}
 CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
 
 
@@ -51,14 +60,31 @@ class Accounts:
         self.env = env
         self.emulator = emulator
         self._sessions: dict[str, AccountSession] = {}
+        self._enrolled = False
+        self._enroll_lock = threading.Lock()
 
     @property
     def endpoint_url(self) -> str | None:
         return self.emulator.url if self.emulator else None
 
+    def account_ids(self) -> list[str]:
+        settings = self.env.environment
+        return [settings.studio_account.account_id] + [a.account_id for a in settings.emr_accounts]
+
+    def ensure_enrolled(self) -> None:
+        """On the emulator, every account of the environment is a member of its organization
+        (once per Accounts; cheap and idempotent when the emulator already knows them)."""
+        if self.emulator is None or self.env.environment.target is not Target.emulator:
+            return
+        with self._enroll_lock:
+            if not self._enrolled:
+                enroll(self.emulator, self.account_ids())
+                self._enrolled = True
+
     def terraform_env(self) -> dict[str, str]:
         """Variables for every terraform process of this environment."""
         if self.env.environment.target is Target.emulator:
+            self.ensure_enrolled()
             return {**EMULATOR_KEYS, "AWS_ENDPOINT_URL": self.emulator.url, "AWS_EC2_METADATA_DISABLED": "true"}
         return {}
 
@@ -72,6 +98,10 @@ class Accounts:
         if account.account_id in self._sessions:
             return self._sessions[account.account_id]
         label = f"{role} {account.account_id}"
+        try:
+            self.ensure_enrolled()
+        except EmulatorError as exc:
+            raise AccountAccessError(f"{label}: {exc}") from None
         try:
             session = entered_session(self.emulator, self.env.credentials_for(account), account.region)
         except botocore.exceptions.ProfileNotFound as exc:
@@ -113,11 +143,7 @@ def entered_session(emulator: Emulator | None, credentials, region: str) -> boto
     role; on AWS, the profile, or the role assumed from the ambient credentials."""
     endpoint_url = emulator.url if emulator else None
     if emulator is not None:
-        base = boto3.Session(
-            aws_access_key_id=EMULATOR_KEYS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=EMULATOR_KEYS["AWS_SECRET_ACCESS_KEY"],
-            region_name=region,
-        )
+        base = admin_session(region)
     elif isinstance(credentials, ProfileCredentials):
         base = boto3.Session(profile_name=credentials.profile, region_name=region)
     else:

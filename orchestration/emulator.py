@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import StudioEmrError
+from emulator import identities
 
 from .terraform import PROJECT_ROOT
 
@@ -114,3 +115,46 @@ def stop(state_root: Path = STATE_ROOT) -> bool:
         time.sleep(0.1)
     os.kill(emulator.pid, signal.SIGKILL)
     return True
+
+
+def admin_session(region: str = "us-east-1"):
+    """A boto3 session of the emulator's organization administrator (the management account's
+    ``platform-admin`` user), the identity every command starts from on the emulator."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id=identities.ADMIN_ACCESS_KEY_ID,
+        aws_secret_access_key=identities.ADMIN_SECRET_ACCESS_KEY,
+        region_name=region,
+    )
+
+
+def enroll(emulator: Emulator, account_ids: list[str]) -> list[str]:
+    """Make each account a member of the emulator's organization, so that its
+    OrganizationAccountAccessRole exists; idempotent. Returns the accounts newly enrolled.
+
+    Done as an organization's administrator does it in AWS, through the Organizations API with
+    the management account's credentials (InviteAccountToOrganization by account id; the emulator
+    accepts on the member's behalf, see emulator/extensions/access/organization.py), so the
+    emulator's control surface stays the AWS API and IAM decides who may enroll."""
+    import botocore.exceptions
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+    organizations = admin_session().client("organizations", endpoint_url=emulator.url, config=config)
+    try:
+        members = {a["Id"] for page in organizations.get_paginator("list_accounts").paginate() for a in page["Accounts"]}
+        added = []
+        for account_id in dict.fromkeys(account_ids):
+            if account_id in members:
+                continue
+            try:
+                organizations.invite_account_to_organization(Target={"Id": account_id, "Type": "ACCOUNT"})
+                added.append(account_id)
+            except organizations.exceptions.HandshakeConstraintViolationException:
+                pass  # enrolled meanwhile by a concurrent command
+        return added
+    except botocore.exceptions.EndpointConnectionError:
+        raise EmulatorError(f"the emulator at {emulator.url} is unreachable") from None
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise EmulatorError(f"cannot enroll accounts {', '.join(account_ids)} in the emulator at {emulator.url}: {exc}") from None

@@ -56,7 +56,10 @@ def test_a_second_deploy_of_the_same_environment_names_the_lock_holder(tmp_path)
 
 
 def test_credentials_of_another_account_are_refused(emulator):
-    env = local_with(**{"environment.emr_accounts.0.credentials": {"role_arn": "arn:aws:iam::333333333333:role/Admin"}})
+    # The emulator enforces IAM: the other account must exist (be enrolled) for its role to be assumable.
+    emulator_control.enroll(emulator, ["333333333333"])
+    other = "arn:aws:iam::333333333333:role/OrganizationAccountAccessRole"
+    env = local_with(**{"environment.emr_accounts.0.credentials": {"role_arn": other}})
     with pytest.raises(AccountAccessError, match="EMR account 222222222222: the configured credentials belong to account 333333333333"):
         Accounts(env, emulator).preflight()
 

@@ -3,7 +3,7 @@
 Each module patches moto's response handlers in this process only (no edits to site-packages)
 and follows the real API's shapes from botocore's service model."""
 
-from . import ec2, iam, sagemaker, servicecatalog
+from . import access, ec2, iam, sagemaker, servicecatalog
 
 
 def install() -> None:
@@ -11,3 +11,4 @@ def install() -> None:
     iam.install()
     sagemaker.install()
     servicecatalog.install()
+    access.install()
