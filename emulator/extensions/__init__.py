@@ -3,7 +3,7 @@
 Each module patches moto's response handlers in this process only (no edits to site-packages)
 and follows the real API's shapes from botocore's service model."""
 
-from . import access, ec2, iam, sagemaker, servicecatalog
+from . import access, cloudformation, ec2, emr, iam, sagemaker, servicecatalog
 
 
 def install() -> None:
@@ -12,3 +12,5 @@ def install() -> None:
     sagemaker.install()
     servicecatalog.install()
     access.install()
+    emr.install()
+    cloudformation.install()
