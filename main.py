@@ -182,6 +182,47 @@ def verify(
 
 
 @app.command()
+def journey(
+    env: EnvOption,
+    launch: Annotated[
+        bool | None,
+        typer.Option("--launch/--no-launch", help="Launch a cluster from the product and terminate it after "
+                     "(default: on for the emulator, off on AWS, where it costs money and about ten minutes)."),
+    ] = None,
+    cluster_id: Annotated[
+        str | None, typer.Option("--cluster-id", help="Connect to this running cluster instead of launching one (AWS).")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="The data scientist: a user profile of the domain (default: the first).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the steps as JSON.")] = False,
+) -> None:
+    """Do what a data scientist does, as the data scientist (the Studio execution role, never
+    admin): discover the EMR accounts as Studio does (the Classic lifecycle script, run in a
+    sandbox home, and the JupyterLab EmrSettings), assume each EMR account's role, find the EMR
+    template, launch a cluster from it (a disallowed instance type must be refused), resolve Livy
+    with the real client library (sagemaker-studio-sparkmagic-lib's EMRCluster), prove from both
+    accounts' network data that every domain subnet reaches the primary node on every configured
+    port and that replies return (naming the first hop that breaks it), then terminate the
+    cluster. One line per step; exit 1 on any failure.
+
+    Example: python main.py journey --env local
+    """
+    from orchestration.journey import journey as run_journey
+
+    echo = (lambda line: None) if as_json else typer.echo
+    report = _call(lambda: run_journey(env, launch=launch, cluster_id=cluster_id, user=user, log=echo))
+    if as_json:
+        typer.echo(report.to_json())
+    else:
+        counts = {status: sum(s.status == status for s in report.steps) for status in ("ok", "FAIL", "skipped")}
+        typer.echo(f"{counts['ok']} passed, {counts['FAIL']} failed" + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
+                   + f" ({report.seconds:.0f} s)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def destroy(env: EnvOption) -> None:
     """Delete the Studio apps users started (SM-4), then destroy every stack in reverse
     dependency order, each with its own account's credentials.

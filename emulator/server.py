@@ -20,10 +20,12 @@ def create_app():
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from . import control
     from .extensions import install
 
     install()
-    return DomainDispatcherApplication(create_backend_app)
+    control.install()
+    return control.wrap(DomainDispatcherApplication(create_backend_app))
 
 
 def free_port() -> int:

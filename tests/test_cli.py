@@ -56,3 +56,20 @@ def test_env_is_required_and_help_teaches():
     assert "--env" in result.output
     help_text = runner.invoke(app, ["synth", "--help"]).stdout
     assert "python main.py synth --env dev --check" in help_text
+
+
+def test_journey_names_the_profiles_when_the_user_is_unknown():
+    result = runner.invoke(app, ["journey", "--env", "local", "--user", "nobody"])
+    assert result.exit_code == 1
+    assert "envs/local.yaml: environment.domain.user_profiles has no 'nobody' (profiles: data-scientist-1)" in result.stderr
+
+
+def test_journey_without_a_deployed_emulator_says_what_to_run(monkeypatch):
+    from orchestration import emulator as emulator_control
+
+    monkeypatch.setattr(emulator_control, "current", lambda state_root=None: None)
+    result = runner.invoke(app, ["journey", "--env", "local"])
+    assert result.exit_code == 1
+    assert "no emulator is running; run `python main.py deploy --env local` first" in result.stderr
+    help_text = runner.invoke(app, ["journey", "--help"]).stdout
+    assert "--launch" in help_text and "--cluster-id" in help_text and "sagemaker-studio-sparkmagic-lib" in help_text

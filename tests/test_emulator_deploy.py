@@ -20,7 +20,7 @@ from orchestration.deploy import deploy, destroy
 from orchestration.handshake import live_connections
 from orchestration.plan import plan
 from orchestration.review import EXIT_NO_CHANGES
-from orchestration.synth import Workspace
+from orchestration.synth import Workspace, synth
 from orchestration.terraform import Terraform
 from orchestration.verify import verify
 
@@ -44,15 +44,21 @@ def deployed(workspace):
     return report, lines
 
 
+def synthesized_resources(workspace) -> int:
+    """How many resources the stacks declare: what a first deploy adds and destroy removes."""
+    result = synth(ENV, workspace)
+    return sum(len(items) for stack in result.stacks for items in result.stack_json(stack).get("resource", {}).values())
+
+
 def accounts(workspace) -> Accounts:
     return Accounts(load_env(ENV), emulator_control.current(workspace.state_root))
 
 
-def test_first_deploy_applies_every_stack_in_handshake_order(deployed):
+def test_first_deploy_applies_every_stack_in_handshake_order(deployed, workspace):
     report, lines = deployed
     assert report.changed
     assert [o.stack for o in report.outcomes][-3:] == ["studio-account-peering", "emr-account-link", "studio-account-link"]
-    assert sum(o.summary.add for o in report.outcomes) == 65
+    assert sum(o.summary.add for o in report.outcomes) == synthesized_resources(workspace)
     pending = next(i for i, line in enumerate(lines) if line.endswith("pending-acceptance"))
     accept = next(i for i, line in enumerate(lines) if line.startswith("[emr-account-link] applying"))
     active = next(i for i, line in enumerate(lines) if line.endswith(": active"))
@@ -128,7 +134,7 @@ def test_interrupted_deploy_converges_on_the_next(deployed, workspace):
     code = (
         "import signal; signal.signal(signal.SIGINT, signal.default_int_handler);"
         "import sys; from pathlib import Path; sys.path.insert(0, %r);"
-        "from orchestration.deploy import deploy; from orchestration.synth import Workspace;"
+        "from orchestration.deploy import deploy; from orchestration.synth import Workspace, synth;"
         "deploy('local', refresh=True, workspace=Workspace(Path(%r), Path(%r)), log=lambda l: print(l, flush=True))"
     ) % (str(ROOT), str(workspace.out_root), str(workspace.state_root))
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
@@ -159,7 +165,7 @@ def test_destroy_leaves_nothing_behind(deployed, workspace):
     domain_id = sagemaker.list_domains()["Domains"][0]["DomainId"]
     sagemaker.create_app(DomainId=domain_id, UserProfileName="data-scientist-1", AppType="JupyterServer", AppName="default")
     report = destroy(ENV, workspace=workspace, log=lambda line: None)
-    assert sum(o.summary.remove for o in report.outcomes) == 65
+    assert sum(o.summary.remove for o in report.outcomes) == synthesized_resources(workspace)
     for account in (studio, session.emr(env.environment.emr_accounts[0])):
         assert inventory(account) == {}, f"left behind in {account.label}"
 
