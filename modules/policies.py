@@ -38,6 +38,16 @@ def emr_cluster_arn(partition: str, region: str, account_id: str) -> str:
     return f"arn:{partition}:elasticmapreduce:{region}:{account_id}:cluster/*"
 
 
+# What the real connect path (sagemaker-studio-sparkmagic-lib's EMRCluster, under
+# `%sm_analytics emr connect --assumable-role-arn`) calls with the assumed role (IAM-2).
+CONNECT_PATH_ACTIONS = (
+    "elasticmapreduce:DescribeCluster",
+    "elasticmapreduce:ListInstances",
+    "elasticmapreduce:ListInstanceGroups",
+    "elasticmapreduce:DescribeSecurityConfiguration",
+)
+
+
 def emr_discovery_permissions(cluster_arn: str, studio_execution_role_arn: str) -> PolicyDocument:
     """IAM-2: the permission set of the role Studio assumes in an EMR account, with seed 003's
     Sids and AWS's current action list. The connect path (`%sm_analytics emr connect`, through
@@ -61,12 +71,7 @@ def emr_discovery_permissions(cluster_arn: str, studio_execution_role_arn: str) 
             {
                 "Sid": "AllowClusterDetailsDiscovery",
                 "Effect": "Allow",
-                "Action": [
-                    "elasticmapreduce:DescribeCluster",
-                    "elasticmapreduce:ListInstances",
-                    "elasticmapreduce:ListInstanceGroups",
-                    "elasticmapreduce:DescribeSecurityConfiguration",
-                ],
+                "Action": list(CONNECT_PATH_ACTIONS),
                 "Resource": [cluster_arn],
             },
             {

@@ -4,6 +4,7 @@ scientist's Studio needs to reach EMR."""
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 from dataclasses import asdict, dataclass
 
@@ -11,6 +12,7 @@ import botocore.exceptions
 
 from config import EnvironmentFile, StudioGeneration, Target, load_env
 from modules.discovery import DISCOVERY_FILE_NAME
+from modules.policies import CONNECT_PATH_ACTIONS
 from modules.service_catalog import STUDIO_VISIBILITY_TAG
 from stacks import naming
 
@@ -105,9 +107,12 @@ class _Verifier:
             self.check("Classic lifecycle script names the EMR roles", found == expected_arns,
                        f"{DISCOVERY_FILE_NAME}: {found or 'not written by any lifecycle configuration'}")
         if expected_arns and generation in (StudioGeneration.jupyterlab, StudioGeneration.both):
-            lab = settings.get("JupyterLabAppSettings", {}).get("EmrSettings", {}).get("AssumableRoleArns", [])
-            self.check("JupyterLab EMR settings name the EMR roles", sorted(lab) == sorted(expected_arns.values()),
-                       f"assumable roles {sorted(lab)}")
+            emr_settings = settings.get("JupyterLabAppSettings", {}).get("EmrSettings", {})
+            lab = sorted(emr_settings.get("AssumableRoleArns", []))
+            runtime = sorted(emr_settings.get("ExecutionRoleArns", []))
+            self.check("JupyterLab EMR settings name the EMR roles",
+                       lab == sorted(expected_arns.values()) and runtime == naming.runtime_role_arns(self.env),
+                       f"assumable roles {lab}; runtime roles {runtime}")
         return studio_sg
 
     # --- network --------------------------------------------------------------------------
@@ -166,13 +171,28 @@ class _Verifier:
         principals = [p for s in trust["Statement"] if s["Effect"] == "Allow" for p in _aws_principals(s)]
         self.check(f"EMR role in {account.account_id} trusts the Studio execution role", principals == [execution_arn],
                    f"{role['Arn']} trusts {principals}")
+        self.check_connect_path(account, emr, role_name)
         policy = self.studio.client("iam").get_role_policy(
-            RoleName=naming.execution_role_name(self.env), PolicyName="assume-emr-account-roles"
+            RoleName=naming.execution_role_name(self.env), PolicyName=naming.ASSUME_EMR_ROLES_POLICY
         )["PolicyDocument"]
         policy = json.loads(policy) if isinstance(policy, str) else policy
         resources = [r for s in policy["Statement"] if s["Action"] == "sts:AssumeRole" for r in _as_list(s["Resource"])]
         self.check(f"Studio execution role may assume the EMR role in {account.account_id}", role["Arn"] in resources,
                    f"{naming.execution_role_name(self.env)} may assume {resources}")
+
+    def check_connect_path(self, account, emr: AccountSession, role_name: str) -> None:
+        """IAM-2: the role allows on a cluster of its account every call the real connect path
+        makes (journey runs that path; this reads the live policy, for environments where no
+        cluster may be launched)."""
+        iam = emr.client("iam")
+        documents = []
+        for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+            documents.append(json.loads(document) if isinstance(document, str) else document)
+        cluster = f"arn:{naming.PARTITION}:elasticmapreduce:{account.region}:{account.account_id}:cluster/j-EXAMPLE"
+        missing = [action for action in CONNECT_PATH_ACTIONS if not _allows(documents, action, cluster)]
+        self.check(f"EMR role in {account.account_id} allows the connect path", not missing,
+                   f"{role_name}: " + (f"missing {missing}" if missing else ", ".join(a.split(":")[1] for a in CONNECT_PATH_ACTIONS)))
 
     def check_service_catalog(self, account, emr: AccountSession) -> None:
         catalog = emr.client("servicecatalog")
@@ -202,6 +222,20 @@ def _tables_missing_route(session: AccountSession, vpc_id: str, cidr: str, pcx: 
     return [t["RouteTableId"] for t in tables
             if not any(r.get("DestinationCidrBlock") == cidr and r.get("VpcPeeringConnectionId") == pcx for r in t["Routes"])] \
         or ([] if tables else [f"(no route tables of {vpc_id} serve the subnets)"])
+
+
+def _allows(documents: list[dict], action: str, resource: str) -> bool:
+    """An Allow statement grants ``action`` on ``resource`` and no Deny statement takes it back."""
+    allowed = False
+    for statement in (s for d in documents for s in _as_list(d["Statement"])):
+        actions = _as_list(statement.get("Action"))
+        resources = _as_list(statement.get("Resource"))
+        if any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions) and \
+                any(fnmatch.fnmatchcase(resource, r) for r in resources):
+            if statement["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
 
 
 def _as_list(value) -> list:

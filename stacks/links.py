@@ -31,6 +31,7 @@ from modules.security_groups import StudioIngress, StudioIngressProps
 from modules.service_catalog import PortfolioAccess, PortfolioAccessProps
 
 from .base import AccountStack, AccountStackProps
+from . import naming
 from .naming import PARTITION
 
 
@@ -130,7 +131,7 @@ class EmrLinkStack(AccountStack):
                 description="Assumed by the SageMaker Studio execution role to discover EMR clusters (IAM-2)",
                 trust_policy=policies.role_trust([props.studio_execution_role_arn]),
                 inline_policies={
-                    "emr-discovery": policies.emr_discovery_permissions(
+                    naming.DISCOVERY_POLICY: policies.emr_discovery_permissions(
                         policies.emr_cluster_arn(PARTITION, account.region, account.account_id),
                         props.studio_execution_role_arn,
                     ),

@@ -9,6 +9,9 @@ STUDIO_STACK = "studio-account"
 STUDIO_PEERING_STACK = "studio-account-peering"
 STUDIO_LINK_STACK = "studio-account-link"
 PARTITION = "aws"
+# Inline policies other code reads back by name.
+DISCOVERY_POLICY = "emr-discovery"
+ASSUME_EMR_ROLES_POLICY = "assume-emr-account-roles"
 
 
 def prefix(env: EnvironmentFile) -> str:

@@ -18,9 +18,11 @@ from modules.network import (
     STUDIO_ENDPOINT_SERVICES,
     VpcHandle,
 )
+from modules.notebook import ClassicNotebook, ClassicNotebookProps
 from modules.sagemaker import StudioDomain, StudioDomainProps
 from modules.security_groups import SecurityGroupProps, SecurityGroupWithEgress
 
+from . import naming
 from .base import AccountStack, AccountStackProps
 
 SAGEMAKER_FULL_ACCESS = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
@@ -39,6 +41,9 @@ class StudioAccountProps:
     classic: bool
     jupyterlab: bool
     home_efs_retention: str
+    # SM-5: the EMR accounts in order, account id -> discovery role ARN (None: the Studio account
+    # itself); None when the environment has no Classic notebook instance.
+    notebook_role_arns: dict[str, str | None] | None = None
 
 
 class StudioAccountStack(AccountStack):
@@ -76,7 +81,7 @@ class StudioAccountStack(AccountStack):
             )
         inline = {"studio-emr-management": policies.studio_emr_management()}
         if props.discovery_role_arns:
-            inline["assume-emr-account-roles"] = policies.assume_roles(list(props.discovery_role_arns.values()))
+            inline[naming.ASSUME_EMR_ROLES_POLICY] = policies.assume_roles(list(props.discovery_role_arns.values()))
         self.execution_role = Role(
             self,
             "execution-role",
@@ -111,3 +116,17 @@ class StudioAccountStack(AccountStack):
                 lifecycle_config_name=f"{props.name}-emr-discovery",
             ),
         )
+        self.notebook = None
+        if props.notebook_role_arns is not None:
+            self.notebook = ClassicNotebook(
+                self,
+                "classic-notebook",
+                ClassicNotebookProps(
+                    name=f"{props.name}-notebook",
+                    region=props.account.region,
+                    subnet_id=self.vpc.private_subnet_ids[0],
+                    security_group_id=self.security_group_id,
+                    execution_role_arn=self.execution_role_arn,
+                    role_arns_by_account=props.notebook_role_arns,
+                ),
+            )

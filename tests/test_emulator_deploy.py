@@ -72,9 +72,10 @@ def test_verify_passes_every_check(deployed, workspace):
     assert report.ok, report.to_json()
     names = " | ".join(c.name for c in report.checks)
     for expected in ("is active", "private DNS resolution on both sides", "route", "admits ports [8998]",
-                     "trusts the Studio execution role", "VPC-only", "lifecycle script", "launch constraint"):
+                     "trusts the Studio execution role", "allows the connect path", "VPC-only", "lifecycle script",
+                     "launch constraint"):
         assert expected in names
-    assert len(report.checks) == 14
+    assert len(report.checks) == 15
 
 
 def test_plan_of_the_deployed_environment_is_clean_and_passes_policy_checks(deployed, workspace):

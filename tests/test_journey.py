@@ -15,6 +15,7 @@ from orchestration.accounts import Accounts
 from orchestration.deploy import deploy
 from orchestration.journey import journey
 from orchestration.synth import Workspace
+from orchestration.verify import verify
 from stacks import naming
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]
@@ -137,19 +138,23 @@ def test_a_trust_policy_naming_another_principal_refuses_the_assume(deployed, wo
 def test_a_discovery_role_without_list_instances_cannot_resolve_the_primary_node(deployed, workspace):
     iam = emr_admin(deployed).client("iam")
     role_name = naming.discovery_role_name(load_env(ENV))
-    original = iam.get_role_policy(RoleName=role_name, PolicyName="emr-discovery")["PolicyDocument"]
+    original = iam.get_role_policy(RoleName=role_name, PolicyName=naming.DISCOVERY_POLICY)["PolicyDocument"]
     narrowed = json.loads(json.dumps(original))
     for statement in narrowed["Statement"]:
         if isinstance(statement["Action"], list):
             statement["Action"] = [a for a in statement["Action"] if a != "elasticmapreduce:ListInstances"]
-    iam.put_role_policy(RoleName=role_name, PolicyName="emr-discovery", PolicyDocument=json.dumps(narrowed))
+    iam.put_role_policy(RoleName=role_name, PolicyName=naming.DISCOVERY_POLICY, PolicyDocument=json.dumps(narrowed))
     try:
         report, _, text = run(workspace)
         [step] = failed(report)
         assert step.name.startswith("connect to Livy"), text
         assert "list-instances" in step.evidence and "AccessDenied" in step.evidence
+        # verify reads the same live policy and agrees, without launching anything.
+        checks = verify(ENV, workspace=workspace)
+        assert [c.name for c in checks.checks if not c.ok] == ["EMR role in 222222222222 allows the connect path"]
+        assert "missing ['elasticmapreduce:ListInstances']" in checks.to_json()
     finally:
-        iam.put_role_policy(RoleName=role_name, PolicyName="emr-discovery", PolicyDocument=json.dumps(original))
+        iam.put_role_policy(RoleName=role_name, PolicyName=naming.DISCOVERY_POLICY, PolicyDocument=json.dumps(original))
     assert run(workspace)[0].ok
 
 
