@@ -99,6 +99,8 @@ class _Journey:
         self.me: boto3.Session | None = None
         self.region = env.environment.studio_account.region
         self._last = time.monotonic()
+        self.clusters: list[_Cluster] = []  # launched and not yet cleaned up
+        self.poll_seconds = 1 if accounts.emulator is not None else 15
 
     # --- reporting ------------------------------------------------------------------------
 
@@ -127,15 +129,14 @@ class _Journey:
 
     def become_data_scientist(self) -> None:
         execution_arn = naming.execution_role_arn(self.env)
-        if self.accounts.emulator is not None:
-            self.me = _emulator_app_session(self.studio, self.region, self.domain_id, self.user)
-        else:
-            self.me = boto3.Session(region_name=self.region)
         try:
+            if self.accounts.emulator is not None:
+                self.me = _emulator_app_session(self.studio, self.region, self.domain_id, self.user)
+            else:
+                self.me = boto3.Session(region_name=self.region)
             arn = self.client(self.me, "sts").get_caller_identity()["Arn"]
-        except botocore.exceptions.ClientError as exc:
+        except (JourneyError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             self.step("data scientist's credentials", False, str(exc))
-            return
         role_name = execution_arn.rsplit("/", 1)[-1]
         expected = f":assumed-role/{role_name}/"
         self.step("data scientist's credentials", expected in arn,
@@ -367,8 +368,6 @@ class _Journey:
     # --- the whole journey ----------------------------------------------------------------
 
     def run(self, launch: bool, cluster_id: str | None, timeout: float) -> JourneyReport:
-        self.clusters: list[_Cluster] = []
-        self.poll_seconds = 1 if self.accounts.emulator is not None else 15
         if self.domain_id is None:
             self.step("domain exists", False, f"no domain {self.env.environment.domain.name!r}: deploy first")
         self.become_data_scientist()
@@ -380,6 +379,11 @@ class _Journey:
                 if launch:
                     cluster = self.launch(account, session, product, timeout)
                 elif cluster_id:
+                    try:
+                        self.client(session, "emr").describe_cluster(ClusterId=cluster_id)
+                    except botocore.exceptions.ClientError as exc:
+                        self.skip(f"connect to {cluster_id} in {account.account_id}", f"not found there ({_client_error(exc)})")
+                        continue
                     cluster = _Cluster(account, cluster_id)
                 else:
                     self.skip(f"launch, connect and reach a cluster in {account.account_id}",
