@@ -120,6 +120,37 @@ def synth(
             raise typer.Exit(1)
 
 
+YesOption = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Approve without being asked (for CI). Without a terminal, commands that change "
+                 "real accounts refuse to run unless given this."),
+]
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _approve(env: str, question: str, type_name: bool, yes: bool) -> None:
+    """Ask before changing accounts, as Terraform and the CDK CLI do: a yes, or for what cannot
+    be undone the environment's name typed back. ``--yes`` answers for CI; without a terminal
+    and without it, refuse rather than guess."""
+    if yes:
+        return
+    if not _interactive():
+        typer.secho(f"error: {question} There is no terminal to ask on: pass --yes to approve (as CI does). "
+                    "Nothing was changed.", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1)
+    if type_name:
+        typed = typer.prompt(f"{question}\nType the environment's name to approve", default="", show_default=False)
+        if typed.strip() != env:
+            typer.secho(f"aborted: {typed.strip()!r} is not {env!r}; nothing was changed", err=True, fg=typer.colors.YELLOW)
+            raise typer.Exit(1)
+    elif not typer.confirm(question, default=False):
+        typer.secho("aborted: nothing was changed", err=True, fg=typer.colors.YELLOW)
+        raise typer.Exit(1)
+
+
 StackArgument = Annotated[
     list[str] | None,
     typer.Argument(help="Only these stacks (in dependency order); default: every stack of the environment.", show_default=False),
@@ -134,10 +165,15 @@ def deploy(
         bool,
         typer.Option("--refresh", help="Re-plan every stack against the live resources, even those unchanged since their last apply."),
     ] = False,
+    yes: YesOption = False,
 ) -> None:
     """Validate, synthesize, then apply every stack in dependency order, each with its own
     account's credentials, and perform the peering handshake (request, wait for
     pending-acceptance, accept, wait for active, DNS options, routes, SG references).
+
+    On AWS it plans first and prints the review (risky changes first), then asks before applying
+    anything: a yes, or the environment's name typed back when a change is risky. `--yes`
+    approves for CI. The emulator target applies without asking.
 
     With target `emulator` (envs/local.yaml) it starts the embedded AWS emulator on
     127.0.0.1 first. Safe to re-run: a deploy after success changes nothing and says so, and a
@@ -146,8 +182,19 @@ def deploy(
 
     Example: python main.py deploy --env local
     """
+    from config import Target, load_env
     from orchestration.deploy import deploy as run_deploy
+    from orchestration.plan import plan as run_plan
 
+    if _call(lambda: load_env(env)).environment.target is Target.aws:
+        review = _call(lambda: run_plan(env, log=lambda line: typer.echo(line, err=True)))
+        typer.echo(review.to_markdown())
+        if review.failed:
+            typer.secho("error: some stacks could not be planned (see above); nothing was applied", err=True, fg=typer.colors.RED)
+            raise typer.Exit(1)
+        if review.with_changes or any(p.waiting_on for p in review.plans):
+            risky = f" {len(review.risks)} of them are risky." if review.risks else ""
+            _approve(env, f"Apply the changes above to {env}?{risky}", type_name=bool(review.risks), yes=yes)
     report = _call(lambda: run_deploy(env, stacks, refresh=refresh, log=typer.echo))
     verdict = "deployed" if report.changed else "no changes: everything was already deployed"
     typer.secho(f"{env}: {verdict} ({len(report.outcomes)} stacks, {report.seconds:.0f} s)", fg=typer.colors.GREEN)
@@ -223,14 +270,21 @@ def journey(
 
 
 @app.command()
-def destroy(env: EnvOption) -> None:
+def destroy(env: EnvOption, yes: YesOption = False) -> None:
     """Delete the Studio apps users started (SM-4), then destroy every stack in reverse
     dependency order, each with its own account's credentials.
+
+    It first lists what will be lost, from the live APIs (the domain, its user profiles, the
+    home EFS when the retention policy is Delete, the peering connections), and asks for the
+    environment's name to be typed back; `--yes` approves for CI.
 
     Example: python main.py destroy --env local
     """
     from orchestration.deploy import destroy as run_destroy
+    from orchestration.preview import destroy_preview
 
+    typer.echo(_call(lambda: destroy_preview(env)).render())
+    _approve(env, f"Destroy environment {env}? This cannot be undone.", type_name=True, yes=yes)
     report = _call(lambda: run_destroy(env, log=typer.echo))
     removed = sum(o.summary.remove for o in report.outcomes)
     typer.secho(f"{env}: destroyed {removed} resources in {len(report.outcomes)} stacks ({report.seconds:.0f} s)", fg=typer.colors.GREEN)

@@ -1,0 +1,71 @@
+"""What a destroy would take away, read from the live APIs before anyone is asked to approve it:
+the domain, its user profiles, the home EFS (deleted with the users' home directories when the
+retention policy says Delete, kept otherwise), the peering connections, and the stacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import botocore.exceptions
+
+from config import Target, load_env
+from config.model import HomeEfsRetention
+from stacks import naming
+from stacks.app import stack_ids
+
+from . import emulator as emulator_control
+from .accounts import Accounts
+from .studio_apps import find_domain_id
+from .synth import Workspace
+
+
+@dataclass
+class Loss:
+    env_name: str
+    target: str
+    lost: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [f"destroy {self.env_name} ({self.target}) deletes:"] + [f"  - {item}" for item in self.lost]
+        if self.kept:
+            lines += ["and keeps:"] + [f"  - {item}" for item in self.kept]
+        return "\n".join(lines)
+
+
+def destroy_preview(env_name: str, workspace: Workspace = Workspace()) -> Loss:
+    env = load_env(env_name)
+    settings = env.environment
+    loss = Loss(env_name, settings.target.value)
+    emulator = None
+    if settings.target is Target.emulator:
+        emulator = emulator_control.current(workspace.state_root)
+        if emulator is None:
+            loss.lost.append("nothing on the emulator: it is not running, so nothing of this environment exists")
+            return loss
+    accounts = Accounts(env, emulator)
+    try:
+        accounts.preflight()
+        sagemaker = accounts.studio().client("sagemaker")
+        domain_id = find_domain_id(env, accounts)
+        if domain_id is not None:
+            domain = sagemaker.describe_domain(DomainId=domain_id)
+            loss.lost.append(f"SageMaker domain {settings.domain.name} ({domain_id})")
+            profiles = [p["UserProfileName"] for p in sagemaker.list_user_profiles(DomainIdEquals=domain_id)["UserProfiles"]]
+            if profiles:
+                loss.lost.append(f"{len(profiles)} user profile(s): {', '.join(sorted(profiles))}")
+            efs = domain.get("HomeEfsFileSystemId", "(unknown id)")
+            if env.promoted.home_efs_retention is HomeEfsRetention.delete:
+                loss.lost.append(f"home EFS {efs}: every user's home directory (promoted.home_efs_retention is Delete)")
+            else:
+                loss.kept.append(f"home EFS {efs} (promoted.home_efs_retention is Retain)")
+        ec2 = accounts.studio().client("ec2")
+        for account in env.peered_emr_accounts:
+            name = naming.peering_tags(env, account)["Name"]
+            for connection in ec2.describe_vpc_peering_connections(Filters=[{"Name": "tag:Name", "Values": [name]}])["VpcPeeringConnections"]:
+                if connection["Status"]["Code"] == "active" and connection.get("AccepterVpcInfo", {}).get("OwnerId") == account.account_id:
+                    loss.lost.append(f"peering connection {connection['VpcPeeringConnectionId']} to EMR account {account.account_id}")
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        loss.lost.append(f"(could not read everything from the live APIs: {exc})")
+    loss.lost.append(f"every resource of the stacks {', '.join(reversed(stack_ids(env)))}")
+    return loss
