@@ -108,7 +108,7 @@ class NewNetwork(Model):
     )
     availability_zones: list[Annotated[str, Field(pattern=r"^[a-z]$")]] = Field(
         default=["a", "b"],
-        description="AZ letters; private subnet i goes to zone i modulo their number",
+        description="AZ letters; a subnet's zone follows from its CIDR: its block number modulo their number",
     )
     egress: EmrEgress | None = Field(
         default=None,
@@ -141,8 +141,14 @@ class NewNetwork(Model):
                     raise ValueError(f"subnets {a} and {b} overlap")
         return self
 
-    def zone_of(self, index: int, region: str) -> str:
-        return region + self.availability_zones[index % len(self.availability_zones)]
+    def zone_of(self, cidr: str, region: str) -> str:
+        """A subnet's zone follows from its CIDR, not its place in the list: its block number
+        in the address space modulo the number of zones (10.0.20.0/24 -> a, 10.0.21.0/24 -> b).
+        Inserting or removing a subnet therefore moves no other subnet to another zone, which
+        would replace it, and with it the domain and its users' home directories."""
+        network = ipaddress.ip_network(cidr)
+        block = int(network.network_address) >> (32 - network.prefixlen)
+        return region + self.availability_zones[block % len(self.availability_zones)]
 
 
 class ExistingNetwork(Model):
@@ -349,7 +355,7 @@ class EnvironmentFile(Model):
         if isinstance(studio.network, NewNetwork):
             if studio.network.public_subnet_cidr is None:
                 raise ValueError("environment.studio_account.network.public_subnet_cidr: required for the NAT gateway (NET-1)")
-            zones = {studio.network.zone_of(i, studio.region) for i in range(len(studio.network.private_subnet_cidrs))}
+            zones = {studio.network.zone_of(cidr, studio.region) for cidr in studio.network.private_subnet_cidrs}
             if len(zones) < 2:
                 raise ValueError(
                     "environment.studio_account.network.private_subnet_cidrs: the domain needs private subnets "

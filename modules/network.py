@@ -64,7 +64,18 @@ class VpcHandle:
     vpc_id: str
     vpc_cidr: str
     private_subnet_ids: list[str]
-    private_route_table_ids: list[str]
+    # {stable key: route table id}: constructs made per table are named by the key, never by a
+    # position, so that a table added to the list replaces nothing.
+    private_route_tables: dict[str, str]
+
+    @property
+    def private_route_table_ids(self) -> list[str]:
+        return list(self.private_route_tables.values())
+
+
+def cidr_key(cidr: str) -> str:
+    """A construct id part for a CIDR block: 10.0.20.0/24 -> 10-0-20-0-24."""
+    return cidr.replace(".", "-").replace("/", "-")
 
 
 class ExistingVpc(Construct, VpcHandle):
@@ -75,7 +86,7 @@ class ExistingVpc(Construct, VpcHandle):
         self.vpc_id = props.vpc_id
         self.vpc_cidr = props.cidr
         self.private_subnet_ids = list(props.private_subnet_ids)
-        self.private_route_table_ids = list(props.route_table_ids)
+        self.private_route_tables = {table_id: table_id for table_id in props.route_table_ids}
 
 
 class NewVpc(Construct, VpcHandle):
@@ -99,12 +110,15 @@ class NewVpc(Construct, VpcHandle):
         self.private_route_table = RouteTable(
             self, "private-route-table", vpc_id=self.vpc.id, tags={"Name": f"{props.name}-private"}
         )
-        self.private_route_table_ids = [self.private_route_table.id]
+        self.private_route_tables = {"private": self.private_route_table.id}
         self.private_subnets = []
-        for index, spec in enumerate(props.private_subnets):
+        # Keyed by CIDR: inserting a subnet in the list must not rename (replace) the others,
+        # nor, through them, the domain and its users' home directories.
+        for spec in props.private_subnets:
+            key = cidr_key(spec.cidr)
             subnet = Subnet(
                 self,
-                f"private-subnet-{index}",
+                f"private-subnet-{key}",
                 vpc_id=self.vpc.id,
                 cidr_block=spec.cidr,
                 availability_zone=spec.availability_zone,
@@ -112,7 +126,7 @@ class NewVpc(Construct, VpcHandle):
             )
             RouteTableAssociation(
                 self,
-                f"private-subnet-{index}-routes",
+                f"private-subnet-{key}-routes",
                 subnet_id=subnet.id,
                 route_table_id=self.private_route_table.id,
             )

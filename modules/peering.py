@@ -90,7 +90,8 @@ class PeeringDns(Construct):
 
 @dataclass(frozen=True)
 class PeerRoutesProps:
-    route_table_ids: list[str]
+    # {stable key: route table id}, as VpcHandle.private_route_tables gives them.
+    route_tables: dict[str, str]
     destination_cidr: str
     peering_connection_id: str
 
@@ -103,10 +104,10 @@ class PeerRoutes(Construct):
         self.routes = [
             Route(
                 self,
-                f"route-{index}",
+                f"route-{key}",
                 route_table_id=table_id,
                 destination_cidr_block=props.destination_cidr,
                 vpc_peering_connection_id=props.peering_connection_id,
             )
-            for index, table_id in enumerate(props.route_table_ids)
+            for key, table_id in props.route_tables.items()
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktn import TerraformResourceLifecycle
 from constructs import Construct
 
 from imports.aws.sagemaker_domain import SagemakerDomain
@@ -75,6 +76,11 @@ class StudioDomain(Construct):
             subnet_ids=props.subnet_ids,
             default_user_settings=user_settings,
             retention_policy={"home_efs_file_system": props.home_efs_retention},
+            # AWS's UpdateDomain changes a domain's subnets in place, but provider 5.100 marks
+            # subnet_ids ForceNew (hashicorp/terraform-provider-aws#48778): adding a subnet would
+            # replace the domain and its users' home directories. Terraform sets them at creation;
+            # the orchestrator keeps them in step afterwards (orchestration/domain_subnets.py).
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["subnet_ids"]),
         )
         suppress(self.domain, "CKV_AWS_187", "home EFS is encrypted with the AWS-managed key; a customer key is an account-level choice")
         self.domain_id = self.domain.id

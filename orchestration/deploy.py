@@ -21,6 +21,7 @@ from stacks import naming
 from . import emulator as emulator_control
 from . import handshake
 from .accounts import Accounts
+from .domain_subnets import sync_domain_subnets
 from .lock import EnvironmentLock
 from .studio_apps import delete_domain_apps
 from .synth import SynthResult, Workspace, synth_env
@@ -205,6 +206,8 @@ def deploy(
         run.log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
 
         def handshake_step(wave: list[str]) -> None:
+            if naming.STUDIO_STACK in wave:
+                sync_domain_subnets(env, run.accounts, run.log)
             if naming.STUDIO_PEERING_STACK in wave:
                 handshake.wait_for(env, run.accounts, {handshake.PENDING, handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log)
             if any(s in wave for s in (naming.emr_link_stack(a) for a in env.peered_emr_accounts)):

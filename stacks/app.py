@@ -216,10 +216,10 @@ def _network_props(name: str, region: str, network: NewNetwork | ExistingNetwork
         region=region,
         cidr=network.cidr,
         private_subnets=tuple(
-            SubnetSpec(cidr=cidr, availability_zone=network.zone_of(i, region))
-            for i, cidr in enumerate(network.private_subnet_cidrs)
+            SubnetSpec(cidr=cidr, availability_zone=network.zone_of(cidr, region))
+            for cidr in network.private_subnet_cidrs
         ),
-        public_subnet=SubnetSpec(cidr=network.public_subnet_cidr, availability_zone=network.zone_of(0, region))
+        public_subnet=SubnetSpec(cidr=network.public_subnet_cidr, availability_zone=network.zone_of(network.public_subnet_cidr, region))
         if network.public_subnet_cidr
         else None,
     )

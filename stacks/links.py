@@ -105,7 +105,7 @@ class EmrLinkStack(AccountStack):
             self,
             "routes-to-studio",
             PeerRoutesProps(
-                route_table_ids=props.emr_vpc.private_route_table_ids,
+                route_tables=props.emr_vpc.private_route_tables,
                 destination_cidr=props.studio_cidr,
                 peering_connection_id=accept.peering_connection_id,
             ),
@@ -179,7 +179,7 @@ class StudioLinkStack(AccountStack):
                 self,
                 f"routes-to-{peer.key}",
                 PeerRoutesProps(
-                    route_table_ids=props.studio_vpc.private_route_table_ids,
+                    route_tables=props.studio_vpc.private_route_tables,
                     destination_cidr=peer.destination_cidr,
                     peering_connection_id=peer.peering_connection_id,
                 ),

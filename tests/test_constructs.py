@@ -310,3 +310,22 @@ def test_single_account_layout_has_no_peering(tmp_path, synthesized):
     assert "aws_sagemaker_studio_lifecycle_config" not in studio["resource"]
     lab = only(studio, "aws_sagemaker_domain")["default_user_settings"].get("jupyter_lab_app_settings", {})
     assert "assumable_role_arns" not in lab.get("emr_settings", {})  # no role to assume in its own account
+
+
+def test_inserting_a_subnet_renames_and_moves_no_other_subnet(tmp_path):
+    """Subnets, their route-table associations and peer routes are named by what they are (the
+    CIDR, the route table), and a subnet's zone follows from its CIDR: a CIDR inserted at the
+    front of the list leaves every existing subnet as it was, so nothing is replaced."""
+    data = yaml.safe_load((ENVS_DIR / "dev.yaml").read_text())
+    before = synth_env(parse(data, "dev.yaml"), Workspace(tmp_path / "a", tmp_path / "state")).stack_json("studio-account")
+    data["environment"]["studio_account"]["network"]["private_subnet_cidrs"].insert(0, "10.10.19.0/24")
+    after = synth_env(parse(data, "dev.yaml"), Workspace(tmp_path / "b", tmp_path / "state")).stack_json("studio-account")
+    subnets_before, subnets_after = before["resource"]["aws_subnet"], after["resource"]["aws_subnet"]
+    assert set(subnets_before) < set(subnets_after)
+    for logical_id, subnet in subnets_before.items():
+        assert "public-subnet" in logical_id or "10-10-" in logical_id  # named by CIDR, not by position
+        assert {k: subnet[k] for k in ("cidr_block", "availability_zone")} == \
+            {k: subnets_after[logical_id][k] for k in ("cidr_block", "availability_zone")}
+    assert set(before["resource"]["aws_route_table_association"]) < set(after["resource"]["aws_route_table_association"])
+    zones = {s["cidr_block"]: s["availability_zone"] for s in subnets_after.values()}
+    assert zones["10.10.19.0/24"] == "eu-west-1b" and zones["10.10.20.0/24"] == "eu-west-1a"

@@ -12,15 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from config import load_env
+from config.loader import parse
 from orchestration import emulator as emulator_control
 from orchestration.accounts import Accounts
 from orchestration.deploy import deploy, destroy
 from orchestration.handshake import live_connections
 from orchestration.plan import plan
 from orchestration.review import EXIT_NO_CHANGES
-from orchestration.synth import Workspace, synth
+from orchestration.synth import Workspace, synth, synth_env
 from orchestration.terraform import Terraform
 from orchestration.verify import verify
 
@@ -86,6 +88,25 @@ def test_plan_of_the_deployed_environment_is_clean_and_passes_policy_checks(depl
     assert review.tally().startswith("5 stacks, 0 with changes, 0 risky changes, 0 failed, 0 policy findings")
 
 
+def test_a_subnet_inserted_in_the_list_adds_resources_and_replaces_none(deployed, workspace, tmp_path):
+    """Planned by real Terraform against the deployed state: a Studio subnet inserted at the
+    front of the list adds a subnet and its association, updates the domain in place, and
+    replaces nothing (no subnet, so no domain and no home directories)."""
+    data = yaml.safe_load((ROOT / "envs" / f"{ENV}.yaml").read_text())
+    data["environment"]["studio_account"]["network"]["private_subnet_cidrs"].insert(0, "10.0.19.0/24")
+    variant = Workspace(out_root=tmp_path / "cdktf.out", state_root=workspace.state_root)
+    result = synth_env(parse(data, f"{ENV}.yaml"), variant)
+    terraform = Terraform("studio-account", result.stack_dir("studio-account"), accounts(workspace).terraform_env())
+    terraform.ensure_init()
+    terraform.plan()
+    changes = [c for c in terraform.show_plan()["resource_changes"] if c["change"]["actions"] != ["no-op"]]
+    actions = {(c["type"], tuple(c["change"]["actions"])) for c in changes}
+    assert not [c["address"] for c in changes if "delete" in c["change"]["actions"]], actions
+    assert ("aws_subnet", ("create",)) in actions and ("aws_route_table_association", ("create",)) in actions
+    # The domain's subnets follow through UpdateDomain after the apply, not through a replacement.
+    assert "aws_sagemaker_domain" not in {kind for kind, _ in actions}
+
+
 def test_redeploy_changes_nothing_and_says_so(deployed, workspace):
     lines: list[str] = []
     report = deploy(ENV, workspace=workspace, log=lines.append)
@@ -135,7 +156,7 @@ def test_interrupted_deploy_converges_on_the_next(deployed, workspace):
     code = (
         "import signal; signal.signal(signal.SIGINT, signal.default_int_handler);"
         "import sys; from pathlib import Path; sys.path.insert(0, %r);"
-        "from orchestration.deploy import deploy; from orchestration.synth import Workspace, synth;"
+        "from orchestration.deploy import deploy; from orchestration.synth import Workspace, synth, synth_env;"
         "deploy('local', refresh=True, workspace=Workspace(Path(%r), Path(%r)), log=lambda l: print(l, flush=True))"
     ) % (str(ROOT), str(workspace.out_root), str(workspace.state_root))
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
