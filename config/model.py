@@ -274,6 +274,11 @@ class PromotedSettings(Model):
         description="Create an EMR runtime role in each EMR account and list it in the domain's JupyterLab "
         "EmrSettings.ExecutionRoleArns",
     )
+    classic_notebook_instance: bool = Field(
+        default=False,
+        description="SM-5: a SageMaker notebook instance in the Studio VPC whose lifecycle configuration points "
+        "sparkmagic at the EMR primary node's Livy (seed 001)",
+    )
 
     @field_validator("studio_to_emr_ports")
     @classmethod

@@ -34,6 +34,7 @@ from stacks import naming
 from . import emulator as emulator_control
 from . import reachability
 from .accounts import CLIENT_CONFIG, Accounts
+from .notebook import NotebookScriptError, render_livy_url_in_sandbox
 from .studio_apps import find_domain_id
 from .synth import Workspace
 from .terraform import PROJECT_ROOT
@@ -336,6 +337,29 @@ class _Journey:
                        f"{self.env.promoted.studio_to_emr_ports}) reachable both ways; e.g. {evidence}"
         self.step(f"Studio reaches {cluster.cluster_id} and replies return", not broken, evidence)
 
+    # --- 6. the Classic notebook instance (SM-5) ------------------------------------------
+
+    def classic_notebook(self, cluster: _Cluster, primary: dict) -> None:
+        """The notebook's on-start script, run in a sandbox with the notebook's role (the
+        execution role) against the launched cluster, must point sparkmagic at its Livy."""
+        label = f"Classic notebook's lifecycle script finds {cluster.cluster_id}"
+        sagemaker = self.client(self.me, "sagemaker")
+        name = naming.notebook_instance_name(self.env)
+        try:
+            instance = sagemaker.describe_notebook_instance(NotebookInstanceName=name)
+            config = sagemaker.describe_notebook_instance_lifecycle_config(
+                NotebookInstanceLifecycleConfigName=instance["NotebookInstanceLifecycleConfigName"])
+        except (botocore.exceptions.ClientError, KeyError) as exc:
+            self.step(label, False, f"notebook instance {name}: {exc}")
+        try:
+            url = render_livy_url_in_sandbox(config["OnStart"][0]["Content"], self.me, self.region,
+                                             self.accounts.endpoint_url, cluster.cluster_id, STUDIO_CLIENT_PYTHON)
+        except NotebookScriptError as exc:
+            self.step(label, False, str(exc))
+        expected = f"http://{primary['private_ip']}:{LIVY_PORT}"
+        self.step(label, url == expected, f"{name} ({instance['NotebookInstanceStatus']}): sparkmagic -> {url}"
+                  + ("" if url == expected else f", expected {expected}"))
+
     # --- 7. clean up ----------------------------------------------------------------------
 
     def clean_up(self, cluster: _Cluster, session: boto3.Session, timeout: float) -> None:
@@ -391,6 +415,8 @@ class _Journey:
                     continue
                 primary = self.connect(cluster, session)
                 self.reachable(cluster, primary)
+                if self.env.promoted.classic_notebook_instance:
+                    self.classic_notebook(cluster, primary)
             finally:
                 for launched in self.clusters:
                     self.clean_up(launched, session, timeout)

@@ -88,6 +88,8 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
             classic=generation in (StudioGeneration.classic, StudioGeneration.both),
             jupyterlab=generation in (StudioGeneration.jupyterlab, StudioGeneration.both),
             home_efs_retention=promoted.home_efs_retention.value,
+            notebook_role_arns=_notebook_role_arns(env) if promoted.classic_notebook_instance else None,
+            notebook_name=naming.notebook_instance_name(env),
         ),
     )
 
@@ -194,6 +196,13 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
     for link in link_stacks:
         studio_link.add_dependency(link)
     return app
+
+
+def _notebook_role_arns(env: EnvironmentFile) -> dict[str, str | None]:
+    """SM-5: the EMR accounts in their order, each with the discovery role of SM-3 to assume
+    there, or None where the EMR account is the Studio account."""
+    discovery = naming.discovery_role_arns(env)
+    return {a.account_id: discovery.get(a.account_id) for a in env.environment.emr_accounts}
 
 
 def _egress(network: NewNetwork | ExistingNetwork | None) -> str | None:

@@ -28,6 +28,11 @@ def emr_product_name(env: EnvironmentFile, account: EmrAccount) -> str:
     return f"{emr_name(env, account)}-emr-cluster"
 
 
+def notebook_instance_name(env: EnvironmentFile) -> str:
+    """SM-5: the Classic notebook instance (and its lifecycle configuration)."""
+    return f"{prefix(env)}-notebook"
+
+
 def emr_link_stack(account: EmrAccount) -> str:
     return f"{account.stack_id}-link"
 

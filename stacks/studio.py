@@ -18,6 +18,7 @@ from modules.network import (
     STUDIO_ENDPOINT_SERVICES,
     VpcHandle,
 )
+from modules.notebook import ClassicNotebook, ClassicNotebookProps
 from modules.sagemaker import StudioDomain, StudioDomainProps
 from modules.security_groups import SecurityGroupProps, SecurityGroupWithEgress
 
@@ -40,6 +41,10 @@ class StudioAccountProps:
     classic: bool
     jupyterlab: bool
     home_efs_retention: str
+    # SM-5: the EMR accounts in order, account id -> discovery role ARN (None: the Studio account
+    # itself); None when the environment has no Classic notebook instance.
+    notebook_role_arns: dict[str, str | None] | None = None
+    notebook_name: str = ""
 
 
 class StudioAccountStack(AccountStack):
@@ -112,3 +117,17 @@ class StudioAccountStack(AccountStack):
                 lifecycle_config_name=f"{props.name}-emr-discovery",
             ),
         )
+        self.notebook = None
+        if props.notebook_role_arns is not None:
+            self.notebook = ClassicNotebook(
+                self,
+                "classic-notebook",
+                ClassicNotebookProps(
+                    name=props.notebook_name,
+                    region=props.account.region,
+                    subnet_id=self.vpc.private_subnet_ids[0],
+                    security_group_id=self.security_group_id,
+                    execution_role_arn=self.execution_role_arn,
+                    role_arns_by_account=props.notebook_role_arns,
+                ),
+            )

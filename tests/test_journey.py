@@ -63,6 +63,8 @@ def test_the_whole_journey_passes_every_step(deployed, workspace):
     reach = next(s for s in report.steps if s.name.startswith("Studio reaches"))
     assert "2 paths" in reach.evidence and "reachable both ways" in reach.evidence
     cleanup = next(s for s in report.steps if s.name.startswith("clean up"))
+    notebook = next(s for s in report.steps if s.name.startswith("Classic notebook's lifecycle script"))
+    assert "studio-emr-local-notebook" in notebook.evidence and "sparkmagic -> http://2.0.1." in notebook.evidence
     assert "TERMINATED" in cleanup.evidence and ("DELETE_COMPLETE" in cleanup.evidence or "gone" in cleanup.evidence)
     assert json.loads(report.to_json())["ok"] is True
 
