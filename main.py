@@ -269,6 +269,27 @@ def journey(
         raise typer.Exit(1)
 
 
+@app.command("kube-values")
+def kube_values(
+    env: EnvOption,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the YAML to this file (default: print it).")] = None,
+) -> None:
+    """Print what the cluster side of IAM-6 needs: the controller's service account annotated
+    with `eks.amazonaws.com/role-arn`, as Helm values for the ACK SageMaker controller
+    (`promoted.kubernetes.controller: ack`) or as the ServiceAccount of seed 004's operator.
+
+    Example: python main.py kube-values --env local -o ack-values.yaml
+    """
+    from orchestration.kubernetes import kube_values as render
+
+    values = _call(lambda: render(env))
+    if output:
+        output.write_text(values.text)
+        typer.echo(f"wrote {output}: {values.namespace}/{values.service_account} -> {values.controller_role_arn}")
+    else:
+        typer.echo(values.text, nl=False)
+
+
 @app.command()
 def destroy(env: EnvOption, yes: YesOption = False) -> None:
     """Delete the Studio apps users started (SM-4), then destroy every stack in reverse
@@ -364,6 +385,19 @@ def emulator_status() -> None:
 
     running = control.current()
     typer.echo(f"running on {running.url} (pid {running.pid})" if running else "not running")
+
+
+@emulator_app.command("eks-cluster")
+def emulator_eks_cluster(env: EnvOption) -> None:
+    """Create on the emulator the EKS cluster `environment.kubernetes.cluster_name` names, as the
+    platform team that owns it would have (idempotent); print its OIDC issuer.
+
+    Example: python main.py emulator eks-cluster --env local
+    """
+    from orchestration.kubernetes import create_emulator_cluster
+
+    issuer = _call(lambda: create_emulator_cluster(env, log=typer.echo))
+    typer.echo(f"EKS cluster ready, OIDC issuer {issuer}")
 
 
 @emulator_app.command("stop")

@@ -33,6 +33,7 @@ from orchestration import emulator as emulator_control  # noqa: E402
 from orchestration.accounts import Accounts  # noqa: E402
 from orchestration.deploy import deploy, destroy, waves  # noqa: E402
 from orchestration.synth import Workspace, synth_env  # noqa: E402
+from orchestration.kubernetes import ensure_emulator_cluster  # noqa: E402
 from orchestration.terraform import Terraform  # noqa: E402
 
 ENV = "local"
@@ -46,7 +47,9 @@ def fresh(workspace: Workspace) -> Accounts:
     emulator_control.stop(workspace.state_root)
     shutil.rmtree(workspace.state_root / ENV, ignore_errors=True)
     running = emulator_control.ensure_running([ENV], workspace.state_root, quiet)
-    return Accounts(load_env(ENV), running)
+    accounts = Accounts(load_env(ENV), running)
+    ensure_emulator_cluster(load_env(ENV), accounts)  # the EKS cluster of IAM-6 exists before the project
+    return accounts
 
 
 def baseline(workspace: Workspace) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from enum import Enum
+from urllib.parse import urlsplit
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
@@ -219,6 +220,93 @@ class Domain(Model):
         return values
 
 
+# Kubernetes names (IAM-6): a namespace is an RFC 1123 label, a service account an RFC 1123
+# subdomain (Kubernetes, "Object Names and IDs").
+K8S_NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+K8S_SERVICE_ACCOUNT = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+EKS_CLUSTER_NAME = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$"
+S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
+class KubernetesController(str, Enum):
+    """What runs SageMaker jobs from the cluster (IAM-6). Each has its own namespace and
+    service account, which the IRSA role's trust names."""
+
+    sagemaker_operator = "sagemaker-operator"  # seed 004: amazon-sagemaker-operator-for-k8s (superseded)
+    ack = "ack"  # aws-controllers-k8s/sagemaker-controller, its successor
+
+
+# controller -> (namespace, service account) it installs into by default: the seed's installer.yaml,
+# and the ACK Helm chart's serviceAccount.name installed into namespace ack-system.
+CONTROLLER_DEFAULTS = {
+    KubernetesController.sagemaker_operator: ("sagemaker-k8s-operator-system", "sagemaker-k8s-operator-default"),
+    KubernetesController.ack: ("ack-system", "ack-sagemaker-controller"),
+}
+
+
+class KubernetesCluster(Model):
+    """IAM-6, specific to one environment: the EKS cluster whose SageMaker controller gets AWS
+    credentials through IRSA, in which account, and the S3 buckets its jobs use."""
+
+    account_id: AccountId | None = Field(
+        default=None, description="the Studio account (default) or one EMR account: where the roles are created"
+    )
+    cluster_name: Annotated[str, Field(pattern=EKS_CLUSTER_NAME)] | None = Field(
+        default=None, description="an EKS cluster of that account, whose OIDC issuer is read at deploy time"
+    )
+    issuer_url: str | None = Field(default=None, description="the cluster's OIDC issuer URL, instead of cluster_name")
+    job_buckets: list[Annotated[str, Field(pattern=S3_BUCKET)]] = Field(
+        min_length=1, description="the S3 buckets the training and hosting jobs may read and write"
+    )
+
+    @field_validator("issuer_url")
+    @classmethod
+    def _issuer_is_https(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https":
+            raise ValueError("an OIDC issuer URL must begin with https:// (IAM refuses any other scheme)")
+        if not parts.hostname or parts.query or parts.fragment or parts.username or len(value) > 255:
+            raise ValueError("not an OIDC issuer URL: https://host[/path], no query or fragment, at most 255 characters")
+        return value.rstrip("/")
+
+    @field_validator("job_buckets")
+    @classmethod
+    def _unique_buckets(cls, values: list[str]) -> list[str]:
+        _require_unique(values, "bucket")
+        return values
+
+
+class KubernetesControllerSettings(Model):
+    """IAM-6, promoted: which controller runs the jobs and the service account the IRSA role trusts."""
+
+    controller: KubernetesController = Field(
+        default=KubernetesController.sagemaker_operator,
+        description="sagemaker-operator (seed 004: sagemaker-k8s-operator-system/sagemaker-k8s-operator-default) "
+        "or ack (ack-system/ack-sagemaker-controller)",
+    )
+    namespace: Annotated[str, Field(pattern=K8S_NAMESPACE)] | None = Field(
+        default=None, description="default: the controller's own namespace"
+    )
+    service_account: Annotated[str, Field(pattern=K8S_SERVICE_ACCOUNT, max_length=253)] | None = Field(
+        default=None, description="default: the controller's own service account"
+    )
+
+    @property
+    def namespace_name(self) -> str:
+        return self.namespace or CONTROLLER_DEFAULTS[self.controller][0]
+
+    @property
+    def service_account_name(self) -> str:
+        return self.service_account or CONTROLLER_DEFAULTS[self.controller][1]
+
+    @property
+    def subject(self) -> str:
+        """The ``sub`` claim of the service account's projected token."""
+        return f"system:serviceaccount:{self.namespace_name}:{self.service_account_name}"
+
+
 class EnvironmentSettings(Model):
     """Specific to one environment; never copied by promote."""
 
@@ -238,6 +326,9 @@ class EnvironmentSettings(Model):
     create_emr_default_roles: bool = Field(
         default=True,
         description="Create EMR_DefaultRole and EMR_EC2_DefaultRole (IAM-4); false where the account has them",
+    )
+    kubernetes: KubernetesCluster | None = Field(
+        default=None, description="IAM-6: IRSA for a SageMaker controller on an EKS cluster; none by default"
     )
 
 
@@ -278,6 +369,10 @@ class PromotedSettings(Model):
         default=False,
         description="SM-5: a SageMaker notebook instance in the Studio VPC whose lifecycle configuration points "
         "sparkmagic at the EMR primary node's Livy (seed 001)",
+    )
+    kubernetes: KubernetesControllerSettings = Field(
+        default=KubernetesControllerSettings(),
+        description="IAM-6: the controller and service account environment.kubernetes trusts (unused without it)",
     )
 
     @field_validator("studio_to_emr_ports")
@@ -345,6 +440,19 @@ class EnvironmentFile(Model):
                 f"environment.studio_account.network.egress = {studio.network.egress.value!r}: the Studio VPC always "
                 "has a NAT gateway and private endpoints (NET-1, NET-2); remove this key"
             )
+        kubernetes = env.kubernetes
+        if kubernetes is not None and kubernetes.cluster_name is not None and kubernetes.issuer_url is not None:
+            raise ValueError(
+                f"environment.kubernetes.issuer_url = {kubernetes.issuer_url!r}: give either cluster_name "
+                f"({kubernetes.cluster_name!r}, whose issuer is read at deploy time) or issuer_url, not both"
+            )
+        if kubernetes is not None and kubernetes.cluster_name is None and kubernetes.issuer_url is None:
+            raise ValueError("environment.kubernetes.cluster_name: required, or issuer_url (the cluster's OIDC issuer)")
+        if kubernetes is not None and kubernetes.account_id is not None and kubernetes.account_id not in [studio.account_id] + ids:
+            raise ValueError(
+                f"environment.kubernetes.account_id = {kubernetes.account_id!r}: must be the Studio account "
+                f"{studio.account_id} or one of the EMR accounts {', '.join(ids)}"
+            )
         cross_account = [a for a in env.emr_accounts if a.account_id != studio.account_id]
         if len(cross_account) > MAX_CROSS_ACCOUNT_EMR_ACCOUNTS:
             generation = self.promoted.studio_generation
@@ -378,6 +486,17 @@ class EnvironmentFile(Model):
     def peered_emr_accounts(self) -> list[EmrAccount]:
         studio_id = self.environment.studio_account.account_id
         return [a for a in self.environment.emr_accounts if a.account_id != studio_id]
+
+    @property
+    def kubernetes_account(self) -> StudioAccount | EmrAccount | None:
+        """IAM-6: the account the IRSA roles are created in (None: no kubernetes section)."""
+        kubernetes = self.environment.kubernetes
+        if kubernetes is None:
+            return None
+        studio = self.environment.studio_account
+        if kubernetes.account_id in (None, studio.account_id):
+            return studio
+        return next(a for a in self.environment.emr_accounts if a.account_id == kubernetes.account_id)
 
     def credentials_for(self, account: StudioAccount | EmrAccount) -> Credentials | None:
         """The credentials to use for an account; emulator accounts are entered by AssumeRole."""

@@ -230,3 +230,130 @@ def launch_constraint_permissions(template_bucket_arn: str, passable_role_arns: 
             },
         ],
     }
+
+
+# --- IAM-6: SageMaker jobs from Kubernetes through IRSA ---------------------------------------
+
+WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
+
+
+def web_identity_trust(provider_arn: str, issuer: str, subject: str, audience: str = "sts.amazonaws.com") -> PolicyDocument:
+    """IAM-6: the role one Kubernetes service account assumes through the cluster's OIDC
+    provider (seed 004 §2.2): exactly the token's audience and subject, with StringEquals.
+    ``issuer`` is the issuer URL without https://, as IAM names its condition keys."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": WEB_IDENTITY_ACTION,
+                "Condition": {"StringEquals": {f"{issuer}:aud": audience, f"{issuer}:sub": subject}},
+            }
+        ],
+    }
+
+
+def web_identity_problems(statement: dict) -> list[str]:
+    """What makes an Allow statement of a trust policy a web-identity trust wider than one
+    service account: no StringEquals on both ``<issuer>:aud`` and ``<issuer>:sub``, a wildcard in
+    either, or an audience other than STS. Empty for statements that are not web-identity trusts."""
+    principal = statement.get("Principal")
+    actions = statement.get("Action", [])
+    actions = actions if isinstance(actions, list) else [actions]
+    federated = isinstance(principal, dict) and "Federated" in principal
+    if statement.get("Effect") != "Allow" or not (federated or WEB_IDENTITY_ACTION in actions):
+        return []
+    exact = {key.rsplit(":", 1)[-1]: value for key, value in (statement.get("Condition") or {}).get("StringEquals", {}).items()}
+    problems = [f"no StringEquals condition on <issuer>:{claim}" for claim in ("aud", "sub") if claim not in exact]
+    for claim, value in exact.items():
+        values = value if isinstance(value, list) else [value]
+        if claim in ("aud", "sub") and any("*" in v or "?" in v for v in values):
+            problems.append(f"<issuer>:{claim} has a wildcard")
+    if "aud" in exact and exact["aud"] not in ("sts.amazonaws.com", ["sts.amazonaws.com"]):
+        problems.append(f"<issuer>:aud is {exact['aud']!r}, not sts.amazonaws.com")
+    return problems
+
+
+def sagemaker_job_permissions(partition: str, region: str, account_id: str, bucket_names: list[str]) -> PolicyDocument:
+    """IAM-6: what the training and hosting jobs the controller submits do as their execution
+    role: read and write the configured buckets only (not the seeds' AmazonS3FullAccess), pull
+    their images, write their logs and metrics."""
+    buckets = [f"arn:{partition}:s3:::{name}" for name in sorted(bucket_names)]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ListJobBuckets", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": buckets},
+            {
+                "Sid": "ReadWriteJobData",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                "Resource": [f"{b}/*" for b in buckets],
+            },
+            {
+                "Sid": "PullJobImages",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Resource": f"arn:{partition}:ecr:{region}:*:repository/*",
+            },
+            {"Sid": "AuthenticateToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {
+                "Sid": "WriteJobLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws/sagemaker/*",
+            },
+            {
+                "Sid": "PutJobMetrics",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+            },
+        ],
+    }
+
+
+# What a SageMaker controller does with the resources it reconciles (seed 004: TrainingJob,
+# HyperparameterTuningJob, BatchTransformJob, HostingDeployment; ACK: the same and their models,
+# endpoint configurations and processing jobs).
+SAGEMAKER_CONTROLLER_ACTIONS = tuple(
+    f"sagemaker:{verb}{kind}"
+    for kind in ("TrainingJob", "HyperParameterTuningJob", "TransformJob", "ProcessingJob")
+    for verb in ("Create", "Describe", "Stop")
+) + tuple(
+    f"sagemaker:{verb}{kind}"
+    for kind in ("Model", "EndpointConfig", "Endpoint")
+    for verb in ("Create", "Describe", "Delete")
+) + ("sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
+     "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags")
+
+
+def sagemaker_controller_permissions(partition: str, region: str, account_id: str, job_role_arn: str) -> PolicyDocument:
+    """IAM-6: the controller's IRSA role manages SageMaker jobs and endpoints of its account and
+    region and may pass the job execution role, that role only and to SageMaker only (the seed
+    attaches AmazonSageMakerFullAccess, whose PassRole covers every role passed to SageMaker)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ManageSageMakerJobs",
+                "Effect": "Allow",
+                "Action": list(SAGEMAKER_CONTROLLER_ACTIONS),
+                "Resource": f"arn:{partition}:sagemaker:{region}:{account_id}:*",
+            },
+            {
+                "Sid": "PassJobRole",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": job_role_arn,
+                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            },
+            {
+                "Sid": "ReadJobLogs",
+                "Effect": "Allow",
+                "Action": ["logs:DescribeLogStreams", "logs:GetLogEvents"],
+                "Resource": f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws/sagemaker/*",
+            },
+        ],
+    }

@@ -8,6 +8,7 @@ after the accepts, wait for active; only then the requester's DNS option and rou
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from config import EnvironmentFile, StudioEmrError, Target, load_env
+from config import ENVS_DIR, EnvironmentFile, StudioEmrError, Target, load_env
 from stacks import naming
 
 from . import emulator as emulator_control
-from . import handshake
+from . import handshake, kubernetes
 from .accounts import Accounts
 from .domain_subnets import sync_domain_subnets
 from .lock import EnvironmentLock
@@ -29,6 +30,29 @@ from .terraform import ChangeSummary, Progress, Terraform
 
 Log = Callable[[str], None]
 PEERING_TIMEOUT_SECONDS = 600
+# Each terraform run holds a terraform process and an AWS provider process; concurrent runs, not
+# the emulator or the CLI, dominate a deploy's memory (benchmarks/scale.py). A run and its provider
+# peak at about TERRAFORM_RUN_MB together; at most a quarter of the memory available is given to
+# them, at most one run per CPU, and never more than MAX_TERRAFORM_RUNS.
+CONCURRENCY_VARIABLE = "STUDIO_EMR_TERRAFORM_CONCURRENCY"
+TERRAFORM_RUN_MB = 400
+MAX_TERRAFORM_RUNS = 4
+
+
+def terraform_concurrency() -> int:
+    """How many terraform runs deploy, destroy and plan start at once on this machine; the
+    environment variable STUDIO_EMR_TERRAFORM_CONCURRENCY overrides the measured cap."""
+    configured = os.environ.get(CONCURRENCY_VARIABLE)
+    if configured is not None:
+        if not configured.strip().isdigit() or int(configured) < 1:
+            raise StudioEmrError(f"{CONCURRENCY_VARIABLE}={configured!r}: must be a whole number of at least 1")
+        return int(configured)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        available_mb = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (ValueError, OSError):  # no such sysconf name on this system: CPUs decide
+        available_mb = MAX_TERRAFORM_RUNS * 4 * TERRAFORM_RUN_MB
+    return max(1, min(cpus, MAX_TERRAFORM_RUNS, available_mb // 4 // TERRAFORM_RUN_MB))
 
 
 @dataclass
@@ -97,8 +121,12 @@ class _Run:
         if env.environment.target is Target.emulator:
             self.emulator = emulator_control.ensure_running([env.environment.name], workspace.state_root, log)
         self.accounts = Accounts(env, self.emulator)
-        self.result: SynthResult = synth_env(env, workspace)
+        existing_provider = kubernetes.foreign_oidc_provider(env, self.accounts)
+        if existing_provider:
+            log(f"[{naming.kubernetes_stack(env)}] reusing {existing_provider}, which this project did not create")
+        self.result: SynthResult = synth_env(env, workspace, reuse_oidc_provider=existing_provider is not None)
         self.report = RunReport(env.environment.name, action, emulator_url=self.emulator.url if self.emulator else None)
+        self.concurrency = terraform_concurrency()
 
     def terraform(self, stack: str) -> Terraform:
         terraform = Terraform(stack, self.result.stack_dir(stack), self.accounts.terraform_env())
@@ -161,23 +189,33 @@ class _Run:
         """A request whose create was interrupted after AWS made it but before state saved it
         would be requested again; import such a connection instead of duplicating it."""
         in_state = set(terraform.state_addresses())
+        # The live connection of each account is matched by its tags, accepter owner and accepter VPC;
+        # a resource is the request to the account it names as peer owner and tags as such.
         live = handshake.live_connections(self.env, self.accounts)
-        stack_by_tag = {naming.peering_tags(self.env, a)["Name"]: a.stack_id for a in self.env.peered_emr_accounts}
+        stack_by_request = {(a.account_id, naming.peering_tags(self.env, a)["Name"]): a.stack_id
+                            for a in self.env.peered_emr_accounts}
         resources = self.result.stack_json(naming.STUDIO_PEERING_STACK)["resource"]["aws_vpc_peering_connection"]
         for logical_id, resource in resources.items():
             address = f"aws_vpc_peering_connection.{logical_id}"
-            stack_key = stack_by_tag.get(resource["tags"]["Name"])
+            stack_key = stack_by_request.get((resource["peer_owner_id"], resource["tags"]["Name"]))
             if address not in in_state and stack_key in live:
                 pcx = live[stack_key]["VpcPeeringConnectionId"]
                 self.log(f"[{naming.STUDIO_PEERING_STACK}] adopting {pcx}, requested by an interrupted deploy")
                 terraform.import_resource(address, pcx)
 
+    def weight(self, stack: str) -> int:
+        """How long a stack's run is likely to take, to order a wave: its number of resources."""
+        return sum(len(items) for items in self.result.stack_json(stack).get("resource", {}).values())
+
     def walk(self, stack_waves: list[list[str]], destroy: bool, between: Callable[[list[str]], None]) -> None:
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for wave in stack_waves:
-                futures = [pool.submit(self.run_stack, stack, destroy) for stack in wave]
+                # With fewer runs at once than stacks in the wave, the longest start first, so that the
+                # wave does not end with one long stack running alone.
+                started = {stack: pool.submit(self.run_stack, stack, destroy)
+                           for stack in sorted(wave, key=self.weight, reverse=True)}
                 errors = []
-                for future in futures:
+                for future in (started[stack] for stack in wave):
                     try:
                         self.report.outcomes.append(future.result())
                     except StudioEmrError as exc:
@@ -194,16 +232,18 @@ def deploy(
     refresh: bool = False,
     workspace: Workspace = Workspace(),
     log: Log = print,
+    envs_dir: Path = ENVS_DIR,
 ) -> RunReport:
     """Apply the environment. Stacks unchanged since their last successful apply are skipped
     unless ``refresh``, which re-plans every stack against the live resources (drift)."""
-    env = load_env(env_name)
+    env = load_env(env_name, envs_dir)
     start = time.monotonic()
     with EnvironmentLock(workspace.state_root, env_name, "deploy"):
         run = _Run(env, workspace, log, "deploy", refresh=refresh)
         run.accounts.preflight()
         plan = waves(run.result.dependencies, stacks)
-        run.log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
+        run.log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan)
+                + f" (up to {run.concurrency} terraform runs at once; {CONCURRENCY_VARIABLE} overrides)")
 
         def handshake_step(wave: list[str]) -> None:
             if naming.STUDIO_STACK in wave:
@@ -214,12 +254,17 @@ def deploy(
                 handshake.wait_for(env, run.accounts, {handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log)
 
         run.walk(plan, destroy=False, between=handshake_step)
+        if run.emulator is not None:
+            # On purpose: its resources exist only while it runs, and verify, journey and the next
+            # deploy use them.
+            run.log(f"emulator: left running on {run.emulator.url} (pid {run.emulator.pid}) for verify, journey and "
+                    "later deploys; `python main.py emulator stop` ends it")
     run.report.seconds = time.monotonic() - start
     return run.report
 
 
-def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print) -> RunReport:
-    env = load_env(env_name)
+def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print, envs_dir: Path = ENVS_DIR) -> RunReport:
+    env = load_env(env_name, envs_dir)
     start = time.monotonic()
     with EnvironmentLock(workspace.state_root, env_name, "destroy"):
         run = _Run(env, workspace, log, "destroy")

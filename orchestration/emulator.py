@@ -109,6 +109,11 @@ def stop(state_root: Path = STATE_ROOT) -> bool:
     os.kill(emulator.pid, signal.SIGTERM)
     for _ in range(50):
         try:
+            # Started by this process (plan, a test): reap it, or it lingers as a zombie until we exit.
+            os.waitpid(emulator.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        try:
             os.kill(emulator.pid, 0)
         except OSError:
             return True

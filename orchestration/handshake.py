@@ -1,11 +1,15 @@
 """The cross-account peering handshake, observed through the live EC2 API (NET-3):
-request (Studio account) -> pending-acceptance -> accept (EMR account) -> active."""
+request (Studio account) -> pending-acceptance -> accept (EMR account) -> active.
+
+A connection belongs to an EMR account when it carries the account's peering tags and joins the
+Studio account to that account's EMR VPC: a tag alone can be copied or left on an old connection,
+and in a hub with several EMR accounts the wrong connection would be waited on and verified."""
 
 from __future__ import annotations
 
 import time
 
-from config import EmrAccount, EnvironmentFile, StudioEmrError
+from config import EmrAccount, EnvironmentFile, ExistingNetwork, StudioEmrError
 from stacks import naming
 
 from .accounts import Accounts
@@ -20,34 +24,83 @@ class PeeringError(StudioEmrError):
     """A peering connection was rejected, failed, expired, or did not progress in time."""
 
 
+def emr_vpc_ids(env: EnvironmentFile, accounts: Accounts, account: EmrAccount) -> list[str]:
+    """The EMR VPC a connection of ``account`` must accept into: the configured existing VPC, or
+    the one the EMR stack created (read from the EMR account by its name and CIDR; empty until it
+    exists)."""
+    network = account.network
+    if isinstance(network, ExistingNetwork):
+        return [network.vpc_id]
+    name = naming.emr_vpc_name(env, account)
+    vpcs = accounts.emr(account).client("ec2").describe_vpcs(Filters=[
+        {"Name": "tag:Name", "Values": [name]},
+        {"Name": "cidr-block-association.cidr-block", "Values": [network.cidr]},
+    ])["Vpcs"]
+    return [v["VpcId"] for v in vpcs]
+
+
+def peering_filters(env: EnvironmentFile, account: EmrAccount, emr_vpcs: list[str]) -> list[dict]:
+    """DescribeVpcPeeringConnections filters for the connections of one EMR account."""
+    return [
+        {"Name": "tag:Name", "Values": [naming.peering_tags(env, account)["Name"]]},
+        {"Name": "requester-vpc-info.owner-id", "Values": [env.environment.studio_account.account_id]},
+        {"Name": "accepter-vpc-info.owner-id", "Values": [account.account_id]},
+        {"Name": "accepter-vpc-info.vpc-id", "Values": emr_vpcs},
+    ]
+
+
+class Peerings:
+    """The peering connections of every peered EMR account, read from the Studio account.
+    The EMR VPCs are looked up once; :meth:`connections` reads the connections afresh each call."""
+
+    def __init__(self, env: EnvironmentFile, accounts: Accounts):
+        self.env = env
+        self.accounts = accounts
+        self._vpcs: dict[str, list[str]] = {}
+
+    def connections(self, account: EmrAccount) -> list[dict]:
+        """Every connection of this account, whatever its state."""
+        if not self._vpcs.get(account.stack_id):
+            self._vpcs[account.stack_id] = emr_vpc_ids(self.env, self.accounts, account)
+        vpcs = self._vpcs[account.stack_id]
+        if not vpcs:
+            return []  # no EMR VPC, so no connection into it
+        ec2 = self.accounts.studio().client("ec2")
+        filters = peering_filters(self.env, account, vpcs)
+        return [c for page in ec2.get_paginator("describe_vpc_peering_connections").paginate(Filters=filters)
+                for c in page["VpcPeeringConnections"]]
+
+    def live(self) -> dict[str, dict]:
+        """The live (not dead) connection of each peered EMR account, by EMR stack id."""
+        found = {}
+        for account in self.env.peered_emr_accounts:
+            live = [c for c in self.connections(account) if c["Status"]["Code"] not in DEAD]
+            if live:
+                found[account.stack_id] = live[0]
+        return found
+
+    def dead(self, account: EmrAccount) -> list[dict]:
+        return [c for c in self.connections(account) if c["Status"]["Code"] in DEAD]
+
+
 def live_connections(env: EnvironmentFile, accounts: Accounts) -> dict[str, dict]:
     """The live (not dead) peering connection of each peered EMR account, by EMR stack id."""
-    ec2 = accounts.studio().client("ec2")
-    found = {}
-    for account in env.peered_emr_accounts:
-        name = naming.peering_tags(env, account)["Name"]
-        response = ec2.describe_vpc_peering_connections(Filters=[{"Name": "tag:Name", "Values": [name]}])
-        live = [c for c in response["VpcPeeringConnections"] if c["Status"]["Code"] not in DEAD]
-        if live:
-            found[account.stack_id] = live[0]
-    return found
+    return Peerings(env, accounts).live()
 
 
 def dead_connections(env: EnvironmentFile, accounts: Accounts, account: EmrAccount) -> list[dict]:
-    ec2 = accounts.studio().client("ec2")
-    name = naming.peering_tags(env, account)["Name"]
-    response = ec2.describe_vpc_peering_connections(Filters=[{"Name": "tag:Name", "Values": [name]}])
-    return [c for c in response["VpcPeeringConnections"] if c["Status"]["Code"] in DEAD]
+    return Peerings(env, accounts).dead(account)
 
 
 def wait_for(env: EnvironmentFile, accounts: Accounts, wanted: set[str], timeout: float, log) -> dict[str, str]:
     """Wait until every peered account's connection is in one of ``wanted``; their ids."""
     deadline = time.monotonic() + timeout
+    peerings = Peerings(env, accounts)
     while True:
-        connections = live_connections(env, accounts)
+        connections = peerings.live()
         for account in env.peered_emr_accounts:
             if account.stack_id not in connections:
-                dead = dead_connections(env, accounts, account)
+                dead = peerings.dead(account)
                 if dead:
                     status = dead[0]["Status"]
                     raise PeeringError(

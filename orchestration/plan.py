@@ -1,16 +1,21 @@
 """`plan`: plan every stack of an environment with its own account's credentials and review
-the result; `--emulator` plans against the embedded emulator, for CI without AWS credentials."""
+the result; `--emulator` plans against the embedded emulator, for CI without AWS credentials.
+
+An emulator this command starts is stopped when it ends (a CI runner keeps no server behind); one
+that was already running, for a deployed environment, is left running."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from config import EnvironmentFile, StudioEmrError, Target, load_env
+from config import ConfigError, EnvironmentFile, StudioEmrError, Target, load_env
 from config.model import LocalState, S3State
+from stacks import naming
 
 from . import emulator as emulator_control
 from .accounts import Accounts
-from .deploy import waves
+from .deploy import terraform_concurrency, waves
+from .kubernetes import foreign_oidc_provider
 from .policy import checkov, cfn_lint, iam_lint
 from .review import Review, StackPlan, risks
 from .synth import Workspace, synth_env
@@ -34,12 +39,30 @@ def plan_env(env: EnvironmentFile, emulator: bool = False, workspace: Workspace 
     if emulator and env.environment.target is not Target.emulator:
         env = as_emulator(env)
         workspace = Workspace(workspace.out_root / EMULATOR_PLANS, workspace.state_root / EMULATOR_PLANS)
-    running = None
-    if env.environment.target is Target.emulator:
-        running = emulator_control.ensure_running([env.environment.name], workspace.state_root, log)
+    if env.environment.target is not Target.emulator:
+        return _plan(env, None, workspace, log)
+    running = emulator_control.current(workspace.state_root)
+    if running is not None:
+        return _plan(env, running, workspace, log)
+    started = emulator_control.ensure_running([env.environment.name], workspace.state_root, log)
+    try:
+        return _plan(env, started, workspace, log)
+    finally:
+        emulator_control.stop(workspace.state_root)
+        log(f"emulator: stopped (pid {started.pid}), which this plan started")
+
+
+def _plan(env: EnvironmentFile, running: emulator_control.Emulator | None, workspace: Workspace, log) -> Review:
     accounts = Accounts(env, running)
     accounts.preflight()
-    result = synth_env(env, workspace)
+    # IAM-6: a cluster that is missing fails its own stack's plan with the file, key and value;
+    # the other stacks are still planned and reviewed.
+    kubernetes_stack, kubernetes_error, reuse = naming.kubernetes_stack(env), None, False
+    try:
+        reuse = foreign_oidc_provider(env, accounts) is not None
+    except ConfigError as exc:
+        kubernetes_error = str(exc)
+    result = synth_env(env, workspace, reuse_oidc_provider=reuse)
     s3_state = isinstance(env.environment.state, S3State)
     def applied(stack: str) -> bool:
         return s3_state or workspace.local_state(env.environment.name, stack).is_file()
@@ -47,6 +70,9 @@ def plan_env(env: EnvironmentFile, emulator: bool = False, workspace: Workspace 
     def plan_stack(stack: str) -> StackPlan:
         entry = StackPlan(stack, result.account_of(stack), result.region_of(stack))
         entry.waiting_on = [d for d in result.dependencies[stack] if not applied(d)]
+        if stack == kubernetes_stack and kubernetes_error:
+            entry.error = kubernetes_error
+            return entry
         if entry.waiting_on:
             log(f"[{stack}] not planned: waits for {', '.join(entry.waiting_on)}")
             return entry
@@ -62,7 +88,7 @@ def plan_env(env: EnvironmentFile, emulator: bool = False, workspace: Workspace 
         return entry
 
     plans: list[StackPlan] = []
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=terraform_concurrency()) as pool:
         for wave in waves(result.dependencies):
             plans += list(pool.map(plan_stack, wave))
     order = {stack: i for i, stack in enumerate(result.stacks)}

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from modules.policies import web_identity_problems
 from modules.service_catalog import EmrTemplateSettings, render_emr_template
 from stacks.app import EMR_TEMPLATE, PROJECT_ROOT
 
@@ -70,9 +71,8 @@ def _trust_problems(where: str, principal: dict, condition: dict) -> list[str]:
             if kind == "AWS" and (value.endswith(":root") or ":role/" not in value and "${" not in value):
                 problems.append(f"{where}: trusts {value}; name the role that may assume it")
             if kind == "Federated":
-                keys = {k.rsplit(":", 1)[-1] for test in condition.values() for k in test}
-                if not {"aud", "sub"} <= keys:
-                    problems.append(f"{where}: trusts {value} without conditions on its audience and subject")
+                problems += [f"{where}: trusts {value} with {p}"
+                             for p in web_identity_problems({"Effect": "Allow", "Principal": principal, "Condition": condition})]
             if kind not in ("AWS", "Service", "Federated"):
                 problems.append(f"{where}: unexpected principal type {kind}")
     return problems

@@ -10,11 +10,11 @@ import botocore.exceptions
 
 from config import Target, load_env
 from config.model import HomeEfsRetention
-from stacks import naming
 from stacks.app import stack_ids
 
 from . import emulator as emulator_control
 from .accounts import Accounts
+from .handshake import ACTIVE, Peerings
 from .studio_apps import find_domain_id
 from .synth import Workspace
 
@@ -59,11 +59,10 @@ def destroy_preview(env_name: str, workspace: Workspace = Workspace()) -> Loss:
                 loss.lost.append(f"home EFS {efs}: every user's home directory (promoted.home_efs_retention is Delete)")
             else:
                 loss.kept.append(f"home EFS {efs} (promoted.home_efs_retention is Retain)")
-        ec2 = accounts.studio().client("ec2")
+        peerings = Peerings(env, accounts)
         for account in env.peered_emr_accounts:
-            name = naming.peering_tags(env, account)["Name"]
-            for connection in ec2.describe_vpc_peering_connections(Filters=[{"Name": "tag:Name", "Values": [name]}])["VpcPeeringConnections"]:
-                if connection["Status"]["Code"] == "active" and connection.get("AccepterVpcInfo", {}).get("OwnerId") == account.account_id:
+            for connection in peerings.connections(account):
+                if connection["Status"]["Code"] == ACTIVE:
                     loss.lost.append(f"peering connection {connection['VpcPeeringConnectionId']} to EMR account {account.account_id}")
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         loss.lost.append(f"(could not read everything from the live APIs: {exc})")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from modules.policies import web_identity_problems
+
 EXIT_NO_CHANGES = 0
 EXIT_FAILED = 1
 EXIT_CHANGES = 2
@@ -92,6 +94,11 @@ def risks(plan: StackPlan, state_bucket: str | None = None) -> list[Risk]:
             widened = _widened_principals(before.get("assume_role_policy"), after.get("assume_role_policy"))
             if widened:
                 found.append(Risk(plan.stack, address, f"trust policy widened to {', '.join(widened)}"))
+            for problem in _web_identity_problems(after.get("assume_role_policy")):
+                found.append(Risk(plan.stack, address, f"web-identity trust wider than one service account: {problem}"))
+        if kind == "aws_iam_openid_connect_provider" and removing:
+            found.append(Risk(plan.stack, address, f"{action} of the cluster's OIDC provider: every IRSA role of the "
+                                                    "cluster loses its credentials"))
         if kind in ("aws_iam_role_policy", "aws_iam_policy") and action in ("add", "change", "replace"):
             widened = _widened_permissions(before.get("policy"), after.get("policy"), existed=bool(before))
             if widened:
@@ -103,6 +110,12 @@ def risks(plan: StackPlan, state_bucket: str | None = None) -> list[Risk]:
         if removing and _is_state_backend(kind, before, state_bucket):
             found.append(Risk(plan.stack, address, f"{action} of a Terraform state backend resource"))
     return found
+
+
+def _web_identity_problems(document: str | None) -> list[str]:
+    """IAM-6: a trust that admits web-identity tokens must pin their audience and subject."""
+    return [f"statement {s.get('Sid') or i}: {p}" for i, s in enumerate(_statements(document))
+            for p in web_identity_problems(s)]
 
 
 def _statements(document) -> list[dict]:

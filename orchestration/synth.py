@@ -58,10 +58,11 @@ def synth(env_name: str, workspace: Workspace = Workspace()) -> SynthResult:
     return synth_env(load_env(env_name), workspace)
 
 
-def synth_env(env: EnvironmentFile, workspace: Workspace = Workspace()) -> SynthResult:
+def synth_env(env: EnvironmentFile, workspace: Workspace = Workspace(), reuse_oidc_provider: bool = False) -> SynthResult:
+    """``reuse_oidc_provider``: what orchestration.kubernetes found in the live account (IAM-6)."""
     outdir = workspace.outdir(env.environment.name)
     try:
-        build_app(env, outdir, workspace.state_root).synth()
+        build_app(env, outdir, workspace.state_root, reuse_oidc_provider=reuse_oidc_provider).synth()
     except Exception as exc:  # jsii surfaces JavaScript errors as RuntimeError and friends
         raise SynthError(f"synthesis of environment {env.environment.name!r} failed: {exc}") from exc
     manifest = json.loads((outdir.resolve() / "manifest.json").read_text())

@@ -7,16 +7,24 @@ import base64
 import fnmatch
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
+import boto3
 import botocore.exceptions
+from botocore import UNSIGNED
+from botocore.config import Config
 
-from config import EnvironmentFile, StudioGeneration, Target, load_env
+from config import ENVS_DIR, EnvironmentFile, StudioGeneration, Target, load_env
 from modules.discovery import DISCOVERY_FILE_NAME
-from modules.policies import CONNECT_PATH_ACTIONS
+from emulator.extensions.access import policy as access_policy
+from modules import policies
+from modules.kubernetes import CONTROLLER_POLICY, JOB_POLICY, STS_AUDIENCE
+from modules.policies import CONNECT_PATH_ACTIONS, WEB_IDENTITY_ACTION
 from modules.service_catalog import STUDIO_VISIBILITY_TAG
 from stacks import naming
 
 from . import emulator as emulator_control
+from . import kubernetes
 from .accounts import AccountSession, Accounts
 from .handshake import live_connections
 from .studio_apps import find_domain_id
@@ -67,6 +75,8 @@ class _Verifier:
             if peered:
                 self.check_discovery_role(account, emr)
             self.check_service_catalog(account, emr)
+        if self.env.environment.kubernetes is not None:
+            self.check_kubernetes()
         return self.checks
 
     # --- Studio ---------------------------------------------------------------------------
@@ -213,6 +223,94 @@ class _Verifier:
                    any(c["Type"] == "LAUNCH" for c in constraints), f"constraints {[c['Type'] for c in constraints]}")
 
 
+    # --- IAM-6: Kubernetes through IRSA ------------------------------------------------------
+
+    def check_kubernetes(self) -> None:
+        where = kubernetes.session(self.env, self.accounts)
+        iam = where.client("iam")
+        settings = self.env.promoted.kubernetes
+        subject = settings.subject
+        issuer_url = kubernetes.live_issuer(self.env, self.accounts)
+        issuer = naming.issuer_host_path(issuer_url)
+        provider_arn = naming.oidc_provider_arn(where.account_id, issuer_url)
+        try:
+            audiences = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider_arn).get("ClientIDList", [])
+        except botocore.exceptions.ClientError:
+            audiences = None
+        self.check(f"OIDC provider for the cluster's issuer admits audience {STS_AUDIENCE}",
+                   audiences is not None and STS_AUDIENCE in audiences,
+                   f"{provider_arn}: " + (f"client ids {audiences}" if audiences is not None else "missing"))
+        role_name = naming.kubernetes_controller_role_name(self.env)
+        try:
+            role = iam.get_role(RoleName=role_name)["Role"]
+        except botocore.exceptions.ClientError:
+            self.check(f"Kubernetes controller role trusts only {subject}", False, f"{role_name} missing")
+            return
+        trust = _document(role["AssumeRolePolicyDocument"])
+        expected = policies.web_identity_trust(provider_arn, issuer, subject, STS_AUDIENCE)["Statement"]
+        self.check(f"Kubernetes controller role trusts only {subject}",
+                   [_normalized(s) for s in _as_list(trust["Statement"])] == [_normalized(s) for s in expected],
+                   f"{role['Arn']}: {json.dumps(trust['Statement'])}")
+        other = "default" if settings.service_account_name != "default" else "other"
+        wrong = f"system:serviceaccount:{settings.namespace_name}:{other}"
+        for token_subject, wanted in ((subject, True), (wrong, False)):
+            refusal = self.web_identity_refusal(where, role["Arn"], trust, provider_arn, issuer_url, token_subject)
+            self.check(f"a token for {token_subject} is {'admitted' if wanted else 'refused'}", (refusal is None) == wanted,
+                       refusal or f"{role_name} assumed")
+        job_arn = naming.role_arn(where.account_id, naming.kubernetes_job_role_name(self.env))
+        controller_policy = _document(iam.get_role_policy(RoleName=role_name, PolicyName=CONTROLLER_POLICY)["PolicyDocument"])
+        passable = sorted({r for s in _as_list(controller_policy["Statement"]) if s["Effect"] == "Allow"
+                           and any(fnmatch.fnmatchcase("iam:passrole", a.lower()) for a in _as_list(s.get("Action")))
+                           for r in _as_list(s.get("Resource"))})
+        self.check("Kubernetes controller may pass the job role only", passable == [job_arn], f"{role_name} may pass {passable}")
+        self.check_job_role(where, job_arn)
+
+    def web_identity_refusal(self, where: AccountSession, role_arn: str, trust: dict, provider_arn: str, issuer_url: str,
+                             subject: str) -> str | None:
+        """Why a service account token for ``subject`` would not get the role's credentials, or
+        None. On the emulator, STS itself decides (a token it accepts unsigned); on AWS only the
+        cluster can sign a token, so the live trust policy is evaluated against the claims."""
+        claims = kubernetes.service_account_claims(issuer_url, subject)
+        if self.env.environment.target is Target.emulator:
+            sts = boto3.client("sts", region_name=where.region, endpoint_url=self.accounts.endpoint_url,
+                               config=Config(signature_version=UNSIGNED))
+            try:
+                sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName="verify-irsa",
+                                                  WebIdentityToken=kubernetes.unsigned_token(claims))
+                return None
+            except botocore.exceptions.ClientError as exc:
+                return f"STS: {exc.response['Error']['Code']}: {exc.response['Error'].get('Message', '')}"
+        issuer = naming.issuer_host_path(issuer_url)
+        caller = access_policy.Caller(arn=provider_arn, account_id="", identity_arn=provider_arn, kind="web-identity")
+        context = {f"{issuer}:aud".lower(): claims["aud"], f"{issuer}:sub".lower(): subject}
+        request = access_policy.Request(WEB_IDENTITY_ACTION, role_arn, caller, context)
+        result = access_policy.evaluate([trust], request, resource_based=True)
+        return None if result.allowed and not result.explicit_deny else "the live trust policy does not admit these claims"
+
+    def check_job_role(self, where: AccountSession, job_arn: str) -> None:
+        iam = where.client("iam")
+        name = naming.kubernetes_job_role_name(self.env)
+        attached = [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
+        document = _document(iam.get_role_policy(RoleName=name, PolicyName=JOB_POLICY)["PolicyDocument"])
+        allowed = {f"arn:{naming.PARTITION}:s3:::{b}{suffix}" for b in self.env.environment.kubernetes.job_buckets
+                   for suffix in ("", "/*")}
+        s3 = sorted({r for s in _as_list(document["Statement"]) if any(a.lower().startswith("s3:") for a in _as_list(s.get("Action")))
+                     for r in _as_list(s.get("Resource"))})
+        self.check("Kubernetes job role reaches the configured buckets only",
+                   not attached and s3 and set(s3) <= allowed,
+                   f"{job_arn}: S3 on {s3}" + (f"; managed policies {attached}" if attached else ""))
+
+
+def _document(document) -> dict:
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def _normalized(statement: dict) -> dict:
+    """A trust statement as compared: its effect, principal, action list and conditions."""
+    return {"Effect": statement.get("Effect"), "Principal": statement.get("Principal"),
+            "Action": sorted(_as_list(statement.get("Action"))), "Condition": statement.get("Condition")}
+
+
 def _tables_missing_route(session: AccountSession, vpc_id: str, cidr: str, pcx: str, subnet_ids: list[str] | None) -> list[str]:
     tables = session.client("ec2").describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
     if subnet_ids is not None:
@@ -247,8 +345,8 @@ def _aws_principals(statement: dict) -> list[str]:
     return _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else [principal]
 
 
-def verify(env_name: str, workspace: Workspace = Workspace()) -> VerifyReport:
-    env = load_env(env_name)
+def verify(env_name: str, workspace: Workspace = Workspace(), envs_dir: Path = ENVS_DIR) -> VerifyReport:
+    env = load_env(env_name, envs_dir)
     emulator = None
     if env.environment.target is Target.emulator:
         emulator = emulator_control.current(workspace.state_root)

@@ -11,6 +11,7 @@ from cdktn import App
 from config import EnvironmentFile, ExistingNetwork, NewNetwork, StudioGeneration, Target
 from config.model import EmrEgress
 from config.model import S3State
+from modules.kubernetes import ServiceAccountRolesProps
 from modules.network import ExistingVpcProps, NewVpcProps, SubnetSpec
 
 from . import naming
@@ -26,6 +27,7 @@ from .links import (
     StudioPeeringProps,
     StudioPeeringStack,
 )
+from .kubernetes import KubernetesProps, KubernetesStack
 from .studio import StudioAccountProps, StudioAccountStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,10 +44,16 @@ def stack_ids(env: EnvironmentFile) -> list[str]:
         ids.append(naming.STUDIO_PEERING_STACK)
         ids += [naming.emr_link_stack(a) for a in env.peered_emr_accounts]
         ids.append(naming.STUDIO_LINK_STACK)
+    kubernetes = naming.kubernetes_stack(env)
+    if kubernetes is not None:
+        ids.insert(1 + len(env.environment.emr_accounts), kubernetes)
     return ids
 
 
-def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -> App:
+def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, reuse_oidc_provider: bool = False) -> App:
+    """``reuse_oidc_provider``: an IAM OIDC provider for the kubernetes section's issuer exists
+    outside this project (the orchestrator looked it up, orchestration/kubernetes.py); the
+    kubernetes stack then reads it instead of creating one."""
     settings = env.environment
     promoted = env.promoted
     outdir = outdir.resolve()
@@ -116,7 +124,7 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
                 account=account_props(account.stack_id, account),
                 name=emr_name,
                 product_name=naming.emr_product_name(env, account),
-                network=None if single else _network_props(f"{emr_name}-emr", account.region, account.network),
+                network=None if single else _network_props(naming.emr_vpc_name(env, account), account.region, account.network),
                 create_default_roles=settings.create_emr_default_roles,
                 base_template=base_template,
                 bootstrap_script=bootstrap_script,
@@ -130,6 +138,10 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
                 single_account=single,
             ),
         )
+
+    kubernetes_id = naming.kubernetes_stack(env)
+    if kubernetes_id is not None:
+        _kubernetes_stack(app, env, kubernetes_id, account_props(kubernetes_id, env.kubernetes_account), reuse_oidc_provider)
 
     peered = env.peered_emr_accounts
     if not peered:
@@ -196,6 +208,28 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR) -
     for link in link_stacks:
         studio_link.add_dependency(link)
     return app
+
+
+def _kubernetes_stack(app: App, env: EnvironmentFile, stack_id: str, account: AccountStackProps,
+                      reuse_oidc_provider: bool) -> KubernetesStack:
+    """IAM-6: the IRSA roles in the account the kubernetes section names."""
+    cluster = env.environment.kubernetes
+    controller = env.promoted.kubernetes
+    return KubernetesStack(app, stack_id, KubernetesProps(
+        account=account,
+        roles=ServiceAccountRolesProps(
+            partition=naming.PARTITION,
+            region=account.region,
+            account_id=account.account_id,
+            controller_role_name=naming.kubernetes_controller_role_name(env),
+            job_role_name=naming.kubernetes_job_role_name(env),
+            subject=controller.subject,
+            job_buckets=tuple(cluster.job_buckets),
+            cluster_name=cluster.cluster_name,
+            issuer_url=cluster.issuer_url,
+            reuse_existing_provider=reuse_oidc_provider,
+        ),
+    ))
 
 
 def _notebook_role_arns(env: EnvironmentFile) -> dict[str, str | None]:

@@ -23,6 +23,11 @@ def emr_name(env: EnvironmentFile, account: EmrAccount) -> str:
     return prefix(env) if account.name is None else f"{prefix(env)}-{account.name}"
 
 
+def emr_vpc_name(env: EnvironmentFile, account: EmrAccount) -> str:
+    """The Name tag of the VPC this project creates in an EMR account."""
+    return f"{emr_name(env, account)}-emr"
+
+
 def emr_product_name(env: EnvironmentFile, account: EmrAccount) -> str:
     """The Service Catalog product Studio lists in an EMR account (SC-1)."""
     return f"{emr_name(env, account)}-emr-cluster"
@@ -72,3 +77,34 @@ def peering_tags(env: EnvironmentFile, account: EmrAccount) -> dict[str, str]:
     """Tags for both ends of a peering connection. They must be identical on both sides (the
     emulator keeps one tag set per connection), so the per-stack default tag is pinned here."""
     return {"Name": f"{prefix(env)}-to-{account.account_id}", "stack": STUDIO_PEERING_STACK}
+
+
+# --- IAM-6: Kubernetes (IRSA) -------------------------------------------------------------------
+
+def kubernetes_stack(env: EnvironmentFile) -> str | None:
+    """The stack of the IRSA resources, beside its account's own stacks (studio-account-kubernetes,
+    emr-account[-<name>]-kubernetes); None without a kubernetes section."""
+    account = env.kubernetes_account
+    if account is None:
+        return None
+    stack = STUDIO_STACK if account is env.environment.studio_account else account.stack_id
+    return f"{stack}-kubernetes"
+
+
+def kubernetes_controller_role_name(env: EnvironmentFile) -> str:
+    """The role the controller's service account assumes through IRSA."""
+    return f"{prefix(env)}-k8s-controller"
+
+
+def kubernetes_job_role_name(env: EnvironmentFile) -> str:
+    """The SageMaker execution role of the jobs the controller submits (seed 004 §5.2)."""
+    return f"{prefix(env)}-k8s-jobs"
+
+
+def issuer_host_path(issuer_url: str) -> str:
+    """How IAM names an issuer in provider ARNs and condition keys: the URL without https://."""
+    return issuer_url.removeprefix("https://").rstrip("/")
+
+
+def oidc_provider_arn(account_id: str, issuer_url: str) -> str:
+    return f"arn:{PARTITION}:iam::{account_id}:oidc-provider/{issuer_host_path(issuer_url)}"

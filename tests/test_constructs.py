@@ -299,7 +299,8 @@ def test_single_account_layout_has_no_peering(tmp_path, synthesized):
     del emr["network"]
     env = parse(data, "single.yaml")
     result = synth_env(env, Workspace(tmp_path / "cdktf.out", tmp_path / "state"))
-    assert result.stacks == ["studio-account", "emr-account"]
+    # No peering stacks; local's kubernetes section keeps its own stack (IAM-6).
+    assert result.stacks == ["studio-account", "emr-account", "studio-account-kubernetes"]
     emr_stack = result.stack_json("emr-account")
     assert "aws_vpc" not in emr_stack.get("resource", {})
     assert "aws_vpc_peering_connection_accepter" not in emr_stack["resource"]

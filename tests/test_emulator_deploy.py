@@ -20,6 +20,7 @@ from orchestration import emulator as emulator_control
 from orchestration.accounts import Accounts
 from orchestration.deploy import deploy, destroy
 from orchestration.handshake import live_connections
+from orchestration.kubernetes import create_emulator_cluster
 from orchestration.plan import plan
 from orchestration.review import EXIT_NO_CHANGES
 from orchestration.synth import Workspace, synth, synth_env
@@ -42,6 +43,8 @@ def workspace(tmp_path_factory):
 @pytest.fixture(scope="module")
 def deployed(workspace):
     lines: list[str] = []
+    # The EKS cluster local's kubernetes section names exists before the project (IAM-6).
+    create_emulator_cluster(ENV, workspace.state_root, log=lines.append)
     report = deploy(ENV, workspace=workspace, log=lines.append)
     return report, lines
 
@@ -75,25 +78,31 @@ def test_verify_passes_every_check(deployed, workspace):
     names = " | ".join(c.name for c in report.checks)
     for expected in ("is active", "private DNS resolution on both sides", "route", "admits ports [8998]",
                      "trusts the Studio execution role", "allows the connect path", "VPC-only", "lifecycle script",
-                     "launch constraint"):
+                     "launch constraint", "admits audience sts.amazonaws.com",
+                     "Kubernetes controller role trusts only system:serviceaccount:ack-system:ack-sagemaker-controller",
+                     "a token for system:serviceaccount:ack-system:default is refused",
+                     "may pass the job role only", "job role reaches the configured buckets only"):
         assert expected in names
-    assert len(report.checks) == 15
+    # 15 for Studio, the peering and the EMR account; 6 for IAM-6 (OIDC provider audience, the
+    # trust's exact conditions, the right token admitted, the wrong one refused, PassRole, buckets).
+    assert len(report.checks) == 21
 
 
 def test_plan_of_the_deployed_environment_is_clean_and_passes_policy_checks(deployed, workspace):
     review = plan(ENV, workspace=workspace, log=lambda line: None)
-    assert len([p for p in review.plans if p.plan is not None]) == 5
+    assert len([p for p in review.plans if p.plan is not None]) == 6
     assert review.unsuppressed_findings == [], review.to_markdown()
     assert review.exit_code == EXIT_NO_CHANGES, review.to_markdown()
-    assert review.tally().startswith("5 stacks, 0 with changes, 0 risky changes, 0 failed, 0 policy findings")
+    assert review.tally().startswith("6 stacks, 0 with changes, 0 risky changes, 0 failed, 0 policy findings")
 
 
 def test_a_subnet_inserted_in_the_list_adds_resources_and_replaces_none(deployed, workspace, tmp_path):
-    """Planned by real Terraform against the deployed state: a Studio subnet inserted at the
-    front of the list adds a subnet and its association, updates the domain in place, and
-    replaces nothing (no subnet, so no domain and no home directories)."""
+    """Planned by real Terraform against the deployed state: a Studio subnet inserted in the
+    middle of the list (named by position, the subnet after it would have been replaced) adds a
+    subnet and its association and replaces nothing: no subnet, so no domain, no home
+    directories, and no notebook instance (it stays in the first subnet of the list)."""
     data = yaml.safe_load((ROOT / "envs" / f"{ENV}.yaml").read_text())
-    data["environment"]["studio_account"]["network"]["private_subnet_cidrs"].insert(0, "10.0.19.0/24")
+    data["environment"]["studio_account"]["network"]["private_subnet_cidrs"].insert(1, "10.0.22.0/24")
     variant = Workspace(out_root=tmp_path / "cdktf.out", state_root=workspace.state_root)
     result = synth_env(parse(data, f"{ENV}.yaml"), variant)
     terraform = Terraform("studio-account", result.stack_dir("studio-account"), accounts(workspace).terraform_env())
@@ -113,7 +122,7 @@ def test_redeploy_changes_nothing_and_says_so(deployed, workspace):
     assert not report.changed and all(o.skipped for o in report.outcomes)
     refreshed = deploy(ENV, refresh=True, workspace=workspace, log=lines.append)
     assert not refreshed.changed, "a re-plan against the live resources found differences"
-    assert [o.skipped for o in refreshed.outcomes] == [False] * 5
+    assert [o.skipped for o in refreshed.outcomes] == [False] * 6
 
 
 def test_verify_catches_a_broken_path_and_refresh_repairs_it(deployed, workspace):
@@ -211,5 +220,6 @@ def inventory(account) -> dict:
         "lifecycle configs": [c["StudioLifecycleConfigName"]
                               for c in account.client("sagemaker").list_studio_lifecycle_configs()["StudioLifecycleConfigs"]],
         "portfolios": [p["Id"] for p in account.client("servicecatalog").list_portfolios()["PortfolioDetails"]],
+        "OIDC providers": [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]],
     }
     return {kind: items for kind, items in found.items() if items}

@@ -14,6 +14,7 @@ from orchestration import emulator as emulator_control
 from orchestration.accounts import Accounts
 from orchestration.deploy import deploy
 from orchestration.journey import journey
+from orchestration.kubernetes import create_emulator_cluster
 from orchestration.synth import Workspace
 from orchestration.verify import verify
 from stacks import naming
@@ -32,6 +33,8 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def deployed(workspace):
+    # The EKS cluster local's kubernetes section names exists before the project (IAM-6).
+    create_emulator_cluster(ENV, workspace.state_root, log=lambda line: None)
     deploy(ENV, workspace=workspace, log=lambda line: None)
     return Accounts(load_env(ENV), emulator_control.current(workspace.state_root))
 
@@ -60,11 +63,11 @@ def test_the_whole_journey_passes_every_step(deployed, workspace):
     # The primary node's private name on Livy's port, inside the EMR private subnet 2.0.1.0/24.
     assert connect.evidence.startswith("http://ip-2-0-1-") and ":8998" in connect.evidence
     assert "in subnet-" in connect.evidence and "2.0.1.0/24" in connect.evidence
+    notebook = next(s for s in report.steps if s.name.startswith("Classic notebook's lifecycle script"))
+    assert "studio-emr-local-notebook" in notebook.evidence and "sparkmagic -> http://2.0.1." in notebook.evidence
     reach = next(s for s in report.steps if s.name.startswith("Studio reaches"))
     assert "2 paths" in reach.evidence and "reachable both ways" in reach.evidence
     cleanup = next(s for s in report.steps if s.name.startswith("clean up"))
-    notebook = next(s for s in report.steps if s.name.startswith("Classic notebook's lifecycle script"))
-    assert "studio-emr-local-notebook" in notebook.evidence and "sparkmagic -> http://2.0.1." in notebook.evidence
     assert "TERMINATED" in cleanup.evidence and ("DELETE_COMPLETE" in cleanup.evidence or "gone" in cleanup.evidence)
     assert json.loads(report.to_json())["ok"] is True
 

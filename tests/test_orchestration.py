@@ -3,6 +3,8 @@ the peering handshake's failure modes, against a real emulator where an API is i
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import yaml
 
@@ -10,7 +12,7 @@ from config import ENVS_DIR, StudioEmrError
 from config.loader import parse
 from orchestration import emulator as emulator_control
 from orchestration.accounts import AccountAccessError, Accounts
-from orchestration.deploy import deploy, waves
+from orchestration.deploy import CONCURRENCY_VARIABLE, MAX_TERRAFORM_RUNS, TERRAFORM_RUN_MB, deploy, terraform_concurrency, waves
 from orchestration.handshake import PeeringError, wait_for
 from orchestration.lock import EnvironmentLock, EnvironmentLocked
 from orchestration.synth import Workspace
@@ -46,6 +48,24 @@ def test_waves_run_independent_stacks_together_and_respect_dependencies():
         waves(deps, ["nope"])
     with pytest.raises(StudioEmrError, match="cycle"):
         waves({"a": ["b"], "b": ["a"]})
+
+
+def test_terraform_runs_at_once_are_bounded_by_cpus_and_memory_unless_configured(monkeypatch):
+    monkeypatch.delenv(CONCURRENCY_VARIABLE, raising=False)
+    assert 1 <= terraform_concurrency() <= min(len(os.sched_getaffinity(0)), MAX_TERRAFORM_RUNS)
+    page = 4096
+    real_sysconf = os.sysconf
+    # Memory for exactly two runs in a quarter of what is available.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    monkeypatch.setattr(os, "sysconf", lambda name: 8 * TERRAFORM_RUN_MB * 2**20 // page if name == "SC_AVPHYS_PAGES"
+                        else page if name == "SC_PAGE_SIZE" else real_sysconf(name))
+    assert terraform_concurrency() == 2
+    monkeypatch.setenv(CONCURRENCY_VARIABLE, "3")
+    assert terraform_concurrency() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(CONCURRENCY_VARIABLE, bad)
+        with pytest.raises(StudioEmrError, match=f"{CONCURRENCY_VARIABLE}='{bad}': must be a whole number of at least 1"):
+            terraform_concurrency()
 
 
 def test_a_second_deploy_of_the_same_environment_names_the_lock_holder(tmp_path):
@@ -99,7 +119,10 @@ def test_a_rejected_peering_request_stops_the_handshake(emulator):
     studio_ec2 = accounts.studio().client("ec2")
     emr_ec2 = accounts.emr(env.environment.emr_accounts[0]).client("ec2")
     studio_vpc = studio_ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    emr_vpc = emr_ec2.create_vpc(CidrBlock="2.0.0.0/16")["Vpc"]["VpcId"]
+    # Named as the EMR stack names it: the handshake matches a connection by its accepter VPC too.
+    emr_vpc = emr_ec2.create_vpc(CidrBlock="2.0.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"{naming.emr_name(env, env.environment.emr_accounts[0])}-emr"}]},
+    ])["Vpc"]["VpcId"]
     tags = [{"Key": k, "Value": v} for k, v in naming.peering_tags(env, env.environment.emr_accounts[0]).items()]
     pcx = studio_ec2.create_vpc_peering_connection(
         VpcId=studio_vpc, PeerVpcId=emr_vpc, PeerOwnerId="222222222222",

@@ -6,14 +6,16 @@
   permissions boundaries, session policies, role trust policies in the target account).
 * ``policy``: the policy language, evaluated as AWS evaluates it.
 * ``resources``: the resource ARN an action is authorized against, where AWS authorizes one.
+* ``web_identity``: AssumeRoleWithWebIdentity decided by the token's claims and the role's trust.
 """
 
 from __future__ import annotations
 
-from . import enforcement, organization, resources
+from . import enforcement, organization, resources, web_identity
 
 
 def install() -> None:
     resources.install()
     organization.install()
     enforcement.install()
+    web_identity.install()

@@ -44,8 +44,9 @@ Authorization (IAM User Guide, "Policy evaluation logic"), see ``policy.py`` for
 Not reproduced (documented so nobody relies on it): service control policies, resource-based
 policies other than role trust policies (bucket, key and queue policies), ``iam:PassRole``
 checks, ``sts:TagSession``/``sts:SetSourceIdentity``, presigned URLs
-(refused, where AWS would accept a valid one), and anonymous STS web-identity/SAML calls
-(refused as unsigned).
+(refused, where AWS would accept a valid one), and anonymous STS SAML calls (refused as
+unsigned). AssumeRoleWithWebIdentity is served unsigned, as AWS serves it, and decided by
+``web_identity``.
 """
 
 from __future__ import annotations
@@ -389,6 +390,8 @@ def authenticate_and_authorize(self, iam_request_cls: type, resource: str = "*")
     """Replaces moto's ``ActionAuthenticatorMixin._authenticate_and_authorize_action``."""
     if self.headers.get("X-Amz-Target") in ActionAuthenticatorMixin.PUBLIC_OPERATIONS:
         return
+    if isinstance(self, TokenResponse) and self._get_action() == "AssumeRoleWithWebIdentity":
+        return  # unsigned in AWS too: the token is the credential, judged by web_identity.py
     s3 = iam_request_cls.__name__ == "S3IAMRequest"
     authorization = self.headers.get("Authorization")
     if not authorization:

@@ -62,7 +62,7 @@ class Caller:
     arn: str  # user ARN, or assumed-role session ARN (arn:aws:sts::<acct>:assumed-role/<role>/<session>)
     account_id: str
     identity_arn: str  # the user ARN, or the role ARN (with its path) a session belongs to
-    kind: str  # "user" or "role-session"
+    kind: str  # "user", "role-session", or "web-identity" (identity_arn: the OIDC provider's ARN)
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,10 @@ def principal_match(element: Any, caller: Caller) -> Match:
         return Match.PRINCIPAL
     if not isinstance(element, dict):
         return Match.NONE
+    if caller.kind == "web-identity":
+        # A web-identity token's caller is its IAM OIDC provider; only a Federated principal
+        # naming that provider (or "*") admits it, never an account or a role.
+        return Match.PRINCIPAL if caller.identity_arn in _as_list(element.get("Federated")) else Match.NONE
     best = Match.NONE
     for value in _as_list(element.get("AWS")):
         if value == "*" or value in (caller.arn, caller.identity_arn):

@@ -1,0 +1,107 @@
+"""The emulator's EC2 answers DescribeVpcPeeringConnections as AWS does (emulator/extensions/ec2.py):
+the documented filters apply, values of a filter are alternatives, filters all apply, wildcards
+work, an unknown filter is refused, and a pending request reports when it expires."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import botocore.exceptions
+import pytest
+
+from tests.emulator_support import account_session, emulator  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.emulator
+
+STUDIO, EMR_A, EMR_B = "111111111111", "222222222222", "333333333333"
+
+
+@pytest.fixture(scope="module")
+def hub(emulator):  # noqa: F811 - the fixture imported above
+    """A Studio VPC peered with two EMR accounts' VPCs: the first accepted, the second pending."""
+    studio = account_session(emulator, STUDIO).client("ec2", endpoint_url=emulator.url)
+    emr = {account: account_session(emulator, account).client("ec2", endpoint_url=emulator.url) for account in (EMR_A, EMR_B)}
+    studio_vpc = studio.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    vpcs = {EMR_A: emr[EMR_A].create_vpc(CidrBlock="2.0.0.0/16")["Vpc"]["VpcId"],
+            EMR_B: emr[EMR_B].create_vpc(CidrBlock="3.0.0.0/16")["Vpc"]["VpcId"]}
+    pcx = {}
+    for account, vpc in vpcs.items():
+        tags = [{"Key": "Name", "Value": f"studio-emr-hub-to-{account}"}, {"Key": "stack", "Value": "studio-account-peering"}]
+        if account == EMR_B:
+            tags.append({"Key": "spoke", "Value": "analytics"})
+        pcx[account] = studio.create_vpc_peering_connection(
+            VpcId=studio_vpc, PeerVpcId=vpc, PeerOwnerId=account,
+            TagSpecifications=[{"ResourceType": "vpc-peering-connection", "Tags": tags}],
+        )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    emr[EMR_A].accept_vpc_peering_connection(VpcPeeringConnectionId=pcx[EMR_A])
+    return {"studio": studio, "emr": emr, "studio_vpc": studio_vpc, "vpcs": vpcs, "pcx": pcx}
+
+
+def found(client, *filters: tuple[str, list[str]]) -> set[str]:
+    response = client.describe_vpc_peering_connections(Filters=[{"Name": n, "Values": v} for n, v in filters])
+    return {c["VpcPeeringConnectionId"] for c in response["VpcPeeringConnections"]}
+
+
+def test_without_filters_every_connection_of_the_account_is_described(hub):
+    assert found(hub["studio"]) == set(hub["pcx"].values())
+
+
+def test_a_tag_filter_finds_only_the_connection_with_that_tag(hub):
+    pcx = hub["pcx"]
+    assert found(hub["studio"], ("tag:Name", [f"studio-emr-hub-to-{EMR_B}"])) == {pcx[EMR_B]}
+    assert found(hub["studio"], ("tag:Name", ["no-such-peering"])) == set()
+    assert found(hub["studio"], ("tag-key", ["spoke"])) == {pcx[EMR_B]}
+    assert found(hub["studio"], ("tag:stack", ["studio-account-peering"])) == set(pcx.values())
+
+
+def test_filters_on_the_accepter_and_requester_sides(hub):
+    pcx, vpcs = hub["pcx"], hub["vpcs"]
+    assert found(hub["studio"], ("accepter-vpc-info.owner-id", [EMR_A])) == {pcx[EMR_A]}
+    assert found(hub["studio"], ("accepter-vpc-info.vpc-id", [vpcs[EMR_B]])) == {pcx[EMR_B]}
+    assert found(hub["studio"], ("accepter-vpc-info.cidr-block", ["3.0.0.0/16"])) == {pcx[EMR_B]}
+    assert found(hub["studio"], ("requester-vpc-info.vpc-id", [hub["studio_vpc"]])) == set(pcx.values())
+    assert found(hub["studio"], ("requester-vpc-info.owner-id", [EMR_A])) == set()
+    assert found(hub["studio"], ("requester-vpc-info.cidr-block", ["10.0.0.0/16"])) == set(pcx.values())
+    assert found(hub["studio"], ("vpc-peering-connection-id", [pcx[EMR_A]])) == {pcx[EMR_A]}
+
+
+def test_status_filters(hub):
+    pcx = hub["pcx"]
+    assert found(hub["studio"], ("status-code", ["active"])) == {pcx[EMR_A]}
+    assert found(hub["studio"], ("status-code", ["pending-acceptance"])) == {pcx[EMR_B]}
+    assert found(hub["studio"], ("status-message", ["Active"])) == {pcx[EMR_A]}
+
+
+def test_values_are_alternatives_filters_all_apply_and_wildcards_match(hub):
+    pcx = hub["pcx"]
+    assert found(hub["studio"], ("accepter-vpc-info.owner-id", [EMR_A, EMR_B])) == set(pcx.values())
+    assert found(hub["studio"], ("tag:Name", ["studio-emr-hub-to-*"]), ("status-code", ["active"])) == {pcx[EMR_A]}
+    assert found(hub["studio"], ("tag:Name", [f"studio-emr-hub-to-{EMR_A}"]), ("accepter-vpc-info.owner-id", [EMR_B])) == set()
+    assert found(hub["studio"], ("tag:Name", ["studio-emr-hub-to-33333333333?"])) == {pcx[EMR_B]}
+    # Values are case-sensitive, as on AWS.
+    assert found(hub["studio"], ("tag:Name", [f"STUDIO-EMR-HUB-TO-{EMR_A}"])) == set()
+
+
+def test_the_accepter_account_filters_the_connections_it_sees(hub):
+    emr_b = hub["emr"][EMR_B]
+    assert found(emr_b, ("status-code", ["pending-acceptance"]), ("accepter-vpc-info.owner-id", [EMR_B])) == {hub["pcx"][EMR_B]}
+    assert found(emr_b, ("accepter-vpc-info.owner-id", [EMR_A])) == set()
+
+
+def test_a_pending_request_expires_seven_days_after_it_was_made(hub):
+    connections = {c["VpcPeeringConnectionId"]: c for c in
+                   hub["studio"].describe_vpc_peering_connections()["VpcPeeringConnections"]}
+    pending = connections[hub["pcx"][EMR_B]]
+    left = pending["ExpirationTime"] - datetime.now(timezone.utc)
+    assert timedelta(days=6, hours=23) < left <= timedelta(days=7)
+    assert "ExpirationTime" not in connections[hub["pcx"][EMR_A]], "an accepted connection does not expire"
+    day = pending["ExpirationTime"].strftime("%Y-%m-%d")
+    assert found(hub["studio"], ("expiration-time", [f"{day}T*"])) == {hub["pcx"][EMR_B]}
+
+
+@pytest.mark.parametrize("name", ["Name", "tag:", "vpc-id", "accepter-vpc-info.region", "status"])
+def test_an_unknown_filter_is_refused_as_aws_refuses_it(hub, name):
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        hub["studio"].describe_vpc_peering_connections(Filters=[{"Name": name, "Values": ["x"]}])
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("InvalidParameterValue", f"The filter '{name}' is invalid")
