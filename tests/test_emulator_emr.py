@@ -11,7 +11,7 @@ import time
 import botocore.exceptions
 import pytest
 
-from tests.emulator_support import account_session, emulator  # noqa: F401 - the fixture
+from tests.emulator_support import account_session, build_network, emulator  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.emulator
 
@@ -61,39 +61,6 @@ def session(emulator):  # noqa: F811
 @pytest.fixture(scope="module")
 def clients(emulator, session):  # noqa: F811
     return {name: session.client(name, endpoint_url=emulator.url) for name in ("ec2", "emr", "s3")}
-
-
-def build_network(ec2, cidr: str, *, dns: bool = True, s3_endpoint: bool = True, nat: bool = True,
-                  emr_endpoint: bool = False, region: str = "us-east-1") -> dict:
-    """A VPC as users build one: a public subnet with the NAT gateway, a private subnet for EMR."""
-    net = ipaddress.ip_network(cidr)
-    public_cidr, private_cidr = (str(s) for s in list(net.subnets(new_prefix=24))[:2])
-    vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": dns})
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": dns})
-    public = ec2.create_subnet(VpcId=vpc, CidrBlock=public_cidr)["Subnet"]["SubnetId"]
-    private = ec2.create_subnet(VpcId=vpc, CidrBlock=private_cidr)["Subnet"]["SubnetId"]
-    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-    public_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-    ec2.associate_route_table(RouteTableId=public_rt, SubnetId=public)
-    private_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.associate_route_table(RouteTableId=private_rt, SubnetId=private)
-    if nat:
-        allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
-        nat_id = ec2.create_nat_gateway(SubnetId=public, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
-        ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
-    if s3_endpoint:
-        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{region}.s3", VpcEndpointType="Gateway",
-                                RouteTableIds=[private_rt])
-    if emr_endpoint:
-        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{region}.elasticmapreduce",
-                                VpcEndpointType="Interface", SubnetIds=[private], PrivateDnsEnabled=True)
-    primary_sg = ec2.create_security_group(GroupName=f"emr-primary-{vpc}", Description="Livy from Studio",
-                                           VpcId=vpc)["GroupId"]
-    return {"vpc": vpc, "public": public, "private": private, "private_cidr": private_cidr, "primary_sg": primary_sg,
-            "private_rt": private_rt}
 
 
 def run_cluster(emr, net: dict, *, core: int = 2, keep_alive: bool = True, **instances) -> str:

@@ -13,6 +13,7 @@ import botocore.exceptions
 import pytest
 import yaml
 
+from tests import emulator_support
 from tests.emulator_support import account_session, emulator  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.emulator
@@ -63,30 +64,13 @@ def _check(shape, value, where: str) -> None:
 
 
 def build_network(ec2, cidr: str, *, s3_endpoint: bool = True, nat: bool = True) -> dict:
-    net = ipaddress.ip_network(cidr)
-    public_cidr, private_cidr = (str(s) for s in list(net.subnets(new_prefix=24))[:2])
-    vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    public = ec2.create_subnet(VpcId=vpc, CidrBlock=public_cidr)["Subnet"]["SubnetId"]
-    private = ec2.create_subnet(VpcId=vpc, CidrBlock=private_cidr)["Subnet"]["SubnetId"]
-    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-    public_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-    ec2.associate_route_table(RouteTableId=public_rt, SubnetId=public)
-    private_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.associate_route_table(RouteTableId=private_rt, SubnetId=private)
-    if nat:
-        allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
-        nat_id = ec2.create_nat_gateway(SubnetId=public, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
-        ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
-    if s3_endpoint:
-        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3", VpcEndpointType="Gateway",
-                                RouteTableIds=[private_rt])
-    groups = {kind: ec2.create_security_group(GroupName=f"emr-{kind}-{vpc}", Description=kind, VpcId=vpc)["GroupId"]
-              for kind in ("primary", "managed-primary", "managed-core", "service-access")}
-    return {"vpc": vpc, "private": private, "private_cidr": private_cidr, "sg": groups["primary"], "groups": groups}
+    """The shared network, with the EMR-managed and service-access groups the product pins."""
+    net = emulator_support.build_network(ec2, cidr, s3_endpoint=s3_endpoint, nat=nat, region=REGION)
+    groups = {"primary": net["primary_sg"]} | {
+        kind: ec2.create_security_group(GroupName=f"emr-{kind}-{net['vpc']}", Description=kind, VpcId=net["vpc"])["GroupId"]
+        for kind in ("managed-primary", "managed-core", "service-access")}
+    return {"vpc": net["vpc"], "private": net["private"], "private_cidr": net["private_cidr"], "sg": groups["primary"],
+            "groups": groups}
 
 
 def render_template(networks: list[dict]) -> str:

@@ -89,7 +89,8 @@ def emr_world(request):
     request.getfixturevalue("_emulator_settings")
     emulator = request.getfixturevalue("emulator")
     from tests.emulator_support import account_session
-    from tests.test_emulator_emr import build_network, run_cluster, wait_for
+    from tests.emulator_support import build_network
+    from tests.test_emulator_emr import run_cluster, wait_for
 
     studio = account_session(emulator, STUDIO, REGION)
     emr_admin = account_session(emulator, EMR, REGION)
