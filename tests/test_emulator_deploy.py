@@ -3,7 +3,6 @@ real Terraform through the orchestrator, checked through the live APIs, then tor
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

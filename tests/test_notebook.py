@@ -71,7 +71,7 @@ def test_the_lifecycle_config_is_attached_and_assumes_the_emr_accounts_discovery
     assert "on_create" not in config  # on_start: the primary node's address changes with every cluster
     script = base64.b64decode(config["on_start"]).decode()
     assert f"arn:aws:iam::{EMR}:role/studio-emr-local-emr-discovery" in script
-    assert f"http://{{address}}:{{LIVY_PORT}}" in script and "LIVY_PORT = 8998" in script
+    assert "http://{address}:{LIVY_PORT}" in script and "LIVY_PORT = 8998" in script
 
 
 def test_no_notebook_where_the_setting_is_off(synthesized):
@@ -85,7 +85,6 @@ def test_no_notebook_where_the_setting_is_off(synthesized):
 
 @pytest.fixture(scope="module")
 def emr_world(request):
-    pytest.importorskip("moto")
     request.getfixturevalue("_emulator_settings")
     emulator = request.getfixturevalue("emulator")
     from tests.emulator_support import account_session
