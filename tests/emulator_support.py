@@ -89,3 +89,28 @@ def build_network(ec2, cidr: str, *, dns: bool = True, s3_endpoint: bool = True,
                                            VpcId=vpc)["GroupId"]
     return {"vpc": vpc, "public": public, "private": private, "private_cidr": private_cidr, "primary_sg": primary_sg,
             "private_rt": private_rt}
+
+
+def assert_shape(client, operation: str, response: dict) -> None:
+    """Every key of the response is a member of botocore's output shape, recursively, and
+    every enum value one of the shape's."""
+    shape = client.meta.service_model.operation_model(operation).output_shape
+    _check(shape, {k: v for k, v in response.items() if k != "ResponseMetadata"}, operation)
+
+
+def _check(shape, value, where: str) -> None:
+    if shape.type_name == "structure":
+        assert isinstance(value, dict), where
+        unknown = set(value) - set(shape.members)
+        assert not unknown, f"{where}: {sorted(unknown)} not in {shape.name}"
+        for key, item in value.items():
+            _check(shape.members[key], item, f"{where}.{key}")
+    elif shape.type_name == "list":
+        assert isinstance(value, list), where
+        for index, item in enumerate(value):
+            _check(shape.member, item, f"{where}[{index}]")
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            _check(shape.value, item, f"{where}.{key}")
+    elif getattr(shape, "enum", None):
+        assert value in shape.enum, f"{where}: {value!r} not one of {shape.enum}"

@@ -11,7 +11,7 @@ import time
 import botocore.exceptions
 import pytest
 
-from tests.emulator_support import account_session, build_network, emulator  # noqa: F401 - the fixture
+from tests.emulator_support import account_session, assert_shape, build_network, emulator  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.emulator
 
@@ -27,30 +27,6 @@ def _emulator_settings():
     saved.setenv("EMULATOR_EMR_STEP_SECONDS", "0.3")
     yield
     saved.undo()
-
-
-def assert_shape(client, operation: str, response: dict) -> None:
-    """Every key of the response is a member of botocore's output shape, recursively."""
-    shape = client.meta.service_model.operation_model(operation).output_shape
-    _check(shape, {k: v for k, v in response.items() if k != "ResponseMetadata"}, operation)
-
-
-def _check(shape, value, where: str) -> None:
-    if shape.type_name == "structure":
-        assert isinstance(value, dict), where
-        unknown = set(value) - set(shape.members)
-        assert not unknown, f"{where}: {sorted(unknown)} not in {shape.name}"
-        for key, item in value.items():
-            _check(shape.members[key], item, f"{where}.{key}")
-    elif shape.type_name == "list":
-        assert isinstance(value, list), where
-        for index, item in enumerate(value):
-            _check(shape.member, item, f"{where}[{index}]")
-    elif shape.type_name == "map":
-        for key, item in value.items():
-            _check(shape.value, item, f"{where}.{key}")
-    elif getattr(shape, "enum", None):
-        assert value in shape.enum, f"{where}: {value!r} not one of {shape.enum}"
 
 
 @pytest.fixture(scope="module")

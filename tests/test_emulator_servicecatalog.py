@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests import emulator_support
-from tests.emulator_support import account_session, emulator  # noqa: F401 - the fixture
+from tests.emulator_support import account_session, assert_shape, emulator  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.emulator
 
@@ -33,31 +33,6 @@ def _emulator_settings():
     saved.setenv("EMULATOR_EMR_STEP_SECONDS", "0.3")
     yield
     saved.undo()
-
-
-def assert_shape(client, operation: str, response: dict) -> None:
-    """Every key of the response is a member of botocore's output shape, recursively, and
-    every enum value one of the shape's."""
-    shape = client.meta.service_model.operation_model(operation).output_shape
-    _check(shape, {k: v for k, v in response.items() if k != "ResponseMetadata"}, operation)
-
-
-def _check(shape, value, where: str) -> None:
-    if shape.type_name == "structure":
-        assert isinstance(value, dict), where
-        unknown = set(value) - set(shape.members)
-        assert not unknown, f"{where}: {sorted(unknown)} not in {shape.name}"
-        for key, item in value.items():
-            _check(shape.members[key], item, f"{where}.{key}")
-    elif shape.type_name == "list":
-        assert isinstance(value, list), where
-        for index, item in enumerate(value):
-            _check(shape.member, item, f"{where}[{index}]")
-    elif shape.type_name == "map":
-        for key, item in value.items():
-            _check(shape.value, item, f"{where}.{key}")
-    elif getattr(shape, "enum", None):
-        assert value in shape.enum, f"{where}: {value!r} not one of {shape.enum}"
 
 
 # --- the world a platform team builds -----------------------------------------------------------
