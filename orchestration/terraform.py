@@ -11,6 +11,7 @@ docs/decisions.md.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -23,6 +24,8 @@ from config import SetupError, TerraformError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CLI_CONFIG = PROJECT_ROOT / ".terraformrc.generated"
+# scripts/setup points the CLI config's plugin_cache_dir here.
+PLUGIN_CACHE = PROJECT_ROOT / ".cache" / "terraform-plugins"
 
 
 @dataclass
@@ -89,7 +92,13 @@ class Terraform:
         args = ["init", "-input=false", "-no-color", "-json"]
         if not backend:
             args.append("-backend=false")
-        result = self._run(args)
+        # Terraform's plugin cache is not safe for concurrent inits: two stacks filling an empty
+        # cache at once fail with "file exists" (seen on a fresh clone). One init at a time,
+        # across threads and processes; later inits only link from the filled cache.
+        PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
+        with open(PLUGIN_CACHE / ".init.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            result = self._run(args)
         if result.returncode != 0:
             raise TerraformError(self.stack, "init", _diagnostics_from_stream(result.stdout) or [result.stderr.strip()])
 
