@@ -1,6 +1,6 @@
 """The emulator's EMR behaves as Amazon EMR does for a cluster in a subnet (emulator/extensions/emr.py):
 asynchronous lifecycle, nodes in the subnet, the primary node's DNS name as Studio resolves it,
-and the NET-7 refusals."""
+the NET-7 refusals, and the rules EMR adds to its managed security groups."""
 
 from __future__ import annotations
 
@@ -312,3 +312,80 @@ def test_missing_bootstrap_script_fails_the_cluster_while_bootstrapping(clients)
     assert cluster["Status"]["State"] == "TERMINATED_WITH_ERRORS"
     assert cluster["Status"]["StateChangeReason"]["Code"] == "BOOTSTRAP_FAILURE"
     assert "BOOTSTRAPPING" in seen
+
+
+# --- the rules EMR adds to its managed security groups -----------------------------------------
+
+
+def managed_rules(ec2, names: dict[str, str]) -> list[tuple]:
+    """(group, direction, protocol, from, to, referenced group) of every rule of the groups that
+    references a group, named by the keys of ``names``."""
+    response = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": list(names)}])
+    assert_shape(ec2, "DescribeSecurityGroupRules", response)
+    return sorted(
+        (names[r["GroupId"]], "egress" if r["IsEgress"] else "ingress", r["IpProtocol"], r["FromPort"], r["ToPort"],
+         names[r["ReferencedGroupInfo"]["GroupId"]])
+        for r in response["SecurityGroupRules"] if "ReferencedGroupInfo" in r
+    )
+
+
+EMR_MANAGED_RULES = sorted(
+    [(group, "ingress", protocol, low, high, source)
+     for group in ("primary", "core") for source in ("primary", "core")
+     for protocol, low, high in (("icmp", -1, -1), ("tcp", 0, 65535), ("udp", 0, 65535))]
+    + [("primary", "ingress", "tcp", 8443, 8443, "service"), ("core", "ingress", "tcp", 8443, 8443, "service"),
+       ("service", "ingress", "tcp", 9443, 9443, "primary"),
+       ("service", "egress", "tcp", 8443, 8443, "primary"), ("service", "egress", "tcp", 8443, 8443, "core")]
+)
+
+
+@pytest.fixture(scope="module")
+def managed_groups(clients):
+    """Custom EMR-managed groups, the primary one already admitting TCP from the core group under
+    a description of its own, and a cluster launched with them."""
+    ec2 = clients["ec2"]
+    net = build_network(ec2, "10.64.0.0/16")
+    ids = {kind: ec2.create_security_group(GroupName=f"emr-{kind}", Description=kind, VpcId=net["vpc"])["GroupId"]
+           for kind in ("primary", "core", "service")}
+    ec2.authorize_security_group_ingress(GroupId=ids["primary"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535,
+         "UserIdGroupPairs": [{"GroupId": ids["core"], "Description": "added before EMR"}]}])
+    cluster_id = run_cluster(clients["emr"], net, core=1, EmrManagedMasterSecurityGroup=ids["primary"],
+                             EmrManagedSlaveSecurityGroup=ids["core"], ServiceAccessSecurityGroup=ids["service"])
+    return {"net": net, "ids": ids, "names": {v: k for k, v in ids.items()}, "clusters": [cluster_id]}
+
+
+def test_emr_adds_the_documented_rules_to_its_managed_groups_at_launch(clients, managed_groups):
+    assert managed_rules(clients["ec2"], managed_groups["names"]) == EMR_MANAGED_RULES
+    described = clients["ec2"].describe_security_groups(GroupIds=[managed_groups["ids"]["service"]])
+    assert_shape(clients["ec2"], "DescribeSecurityGroups", described)
+    ingress = described["SecurityGroups"][0]["IpPermissions"]
+    assert [(p["IpProtocol"], p["FromPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]]) for p in ingress] == [
+        ("tcp", 9443, [managed_groups["ids"]["primary"]])]
+
+
+def test_emr_adds_only_missing_rules_so_a_second_cluster_duplicates_none(clients, managed_groups):
+    ids = managed_groups["ids"]
+    managed_groups["clusters"].append(run_cluster(
+        clients["emr"], managed_groups["net"], core=1, EmrManagedMasterSecurityGroup=ids["primary"],
+        EmrManagedSlaveSecurityGroup=ids["core"], ServiceAccessSecurityGroup=ids["service"]))
+    assert managed_rules(clients["ec2"], managed_groups["names"]) == EMR_MANAGED_RULES
+
+
+def test_managed_groups_cannot_be_deleted_until_emrs_rules_are_revoked(clients, managed_groups):
+    ec2, emr, ids = clients["ec2"], clients["emr"], managed_groups["ids"]
+    emr.terminate_job_flows(JobFlowIds=managed_groups["clusters"])
+    for cluster_id in managed_groups["clusters"]:
+        wait_for(emr, cluster_id, ("TERMINATED",))
+    for group in ids.values():  # no node uses them any more, but they reference each other
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            ec2.delete_security_group(GroupId=group)
+        assert refused.value.response["Error"]["Code"] == "DependencyViolation"
+        assert refused.value.response["Error"]["Message"] == f"resource {group} has a dependent object"
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": list(ids.values())}])
+    for rule in rules["SecurityGroupRules"]:
+        if "ReferencedGroupInfo" in rule:
+            revoke = ec2.revoke_security_group_egress if rule["IsEgress"] else ec2.revoke_security_group_ingress
+            revoke(GroupId=rule["GroupId"], SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])
+    for group in ids.values():
+        ec2.delete_security_group(GroupId=group)

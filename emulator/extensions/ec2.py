@@ -1,9 +1,13 @@
 """EC2: security-group rules that reference a group in a peered account (``<account>/<sg-id>``),
-the description of rules that reference a group, and the filters of DescribeVpcPeeringConnections.
+the description of rules that reference a group, the filters of DescribeVpcPeeringConnections,
+and the deletes AWS refuses with DependencyViolation.
 
 moto 5.2.5 looks a referenced group up in the caller's own account only, and reads a rule's
 description from its CIDR range only, so a group-referencing rule loses its description and
-Terraform plans a change forever.
+Terraform plans a change forever. It also tells a group-referencing rule from another by its
+description, so it adds a duplicate AWS refuses (InvalidPermission.Duplicate) and cannot revoke a
+described rule by protocol, ports and group as AWS does; here a rule's description does not
+make it another rule.
 
 moto 5.2.5 also ignores every filter of DescribeVpcPeeringConnections and returns all the
 connections of the account, so a hub with two peerings finds the wrong one by its Name tag. AWS
@@ -22,6 +26,39 @@ Still kinder than AWS here: a connection has one tag set, seen by both accounts 
 account's tags apart); the CIDR filters match a connection that is not active yet (AWS returns CIDR
 information for active connections only); a request never expires; an unknown connection id
 describes nothing instead of answering InvalidVpcPeeringConnectionID.NotFound.
+
+Deletes AWS refuses while something depends on the resource. moto 5.2.5 deletes a subnet and a
+security group whatever still uses them, and refuses DeleteVpc only for remaining subnets, attached
+virtual private gateways and route tables other than the main one. AWS answers
+``DependencyViolation`` (EC2 API reference, "Error codes": "The specified object has dependent
+resources. A number of resources in a VPC may have dependent resources, which prevent you from
+deleting or detaching them. Remove the dependencies first, then retry your request"), with these
+messages:
+
+* DeleteSubnet while a network interface is in the subnet (an instance's, a NAT gateway's, an
+  interface endpoint's, a notebook instance's...): "The subnet 'subnet-…' has dependencies and
+  cannot be deleted." (DeleteSubnet: "You must terminate all running instances in the subnet
+  before you can delete the subnet.")
+* DeleteSecurityGroup while a network interface uses the group, or while a rule (ingress or
+  egress) of another group of the same VPC references it: "resource sg-… has a dependent object"
+  (DeleteSecurityGroup: "If you attempt to delete a security group that is associated with an
+  instance or network interface, is referenced by another security group in the same VPC, or has
+  a VPC association, the operation fails with DependencyViolation"). A group's rules that
+  reference the group itself do not block; nor does a rule in a peered VPC, which becomes stale
+  instead (DescribeStaleSecurityGroups: "Rules are stale when they reference a deleted security
+  group in a peered VPC").
+* DeleteVpc while subnets, security groups other than the default one, network interfaces, or
+  internet gateways (egress-only ones too) remain: "The vpc 'vpc-…' has dependencies and cannot be
+  deleted." (DeleteVpc: "You must detach or delete all gateways and resources that are associated
+  with the VPC before you can delete it").
+
+So that these refusals block only what blocks on AWS, the interfaces AWS deletes by itself are
+deleted here too: a network interface RunInstances creates is deleted when its instance
+terminates unless ``DeleteOnTermination`` is false (moto keeps it), and DeleteNatGateway
+disassociates the gateway's Elastic IP address and deletes its network interface (moto keeps it
+in the subnet forever). Terraform's AWS provider retries a delete that answers
+DependencyViolation until its delete timeout (15 or 20 minutes), as on AWS, so a destroy that
+waits that long names a real dependency.
 """
 
 from __future__ import annotations
@@ -30,9 +67,14 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from moto.core.responses import ActionResult
-from moto.ec2.exceptions import InvalidFilter, InvalidSecurityGroupNotFoundError
+from moto.ec2.exceptions import DependencyViolationError, InvalidFilter, InvalidSecurityGroupNotFoundError
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+from moto.ec2.models.instances import Instance
+from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.ec2.models.security_groups import SecurityGroupBackend, SecurityGroupRule
+from moto.ec2.models.subnets import SubnetBackend
+from moto.ec2.models.vpcs import VPCBackend
 from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
 from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
 from moto.ec2.utils import simple_aws_filter_to_re
@@ -73,6 +115,26 @@ def _peered(backend, vpc_id, peer_account: str, peer_vpc_id: str) -> bool:
 
 def _description(self):
     return self.ip_range.get("Description") or self.source_group.get("Description")
+
+
+def _referenced(rule) -> dict:
+    return {k: v for k, v in (rule.source_group or {}).items() if k != "Description"}
+
+
+def _same_rule(self, other) -> bool:
+    """Rules are the same whatever their descriptions: AWS refuses such a duplicate, and revokes a
+    described rule by its protocol, ports and source alone (moto compares the descriptions of rules
+    that reference a group)."""
+    if not isinstance(other, SecurityGroupRule):
+        return NotImplemented
+    if self.ip_protocol != other.ip_protocol or _referenced(self) != _referenced(other):
+        return False
+    for key in ("CidrIp", "CidrIpv6"):
+        if key in self.ip_range and self.ip_range.get(key) != other.ip_range.get(key):
+            return False
+    if self.prefix_list_id != other.prefix_list_id:
+        return False
+    return self.ip_protocol == "-1" or (self.from_port, self.to_port) == (other.from_port, other.to_port)
 
 
 # --- DescribeVpcPeeringConnections filters -----------------------------------------------------
@@ -134,9 +196,100 @@ def describe_vpc_peering_connections(self) -> ActionResult:
     return ActionResult({"VpcPeeringConnections": [c for c in connections if _matches(c, filters)]})
 
 
+# --- DependencyViolation: deletes AWS refuses while something depends --------------------------
+
+_original_delete_subnet = SubnetBackend.delete_subnet
+_original_delete_security_group = SecurityGroupBackend.delete_security_group
+_original_delete_vpc = VPCBackend.delete_vpc
+_original_delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
+_original_prep_nics = Instance.prep_nics
+_original_eni_delete = NetworkInterface.delete
+
+
+def delete_subnet(self, subnet_id: str):
+    if any(eni.subnet is not None and eni.subnet.id == subnet_id for eni in list(self.enis.values())):
+        raise DependencyViolationError(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
+    return _original_delete_subnet(self, subnet_id)
+
+
+def group_dependents(backend, group) -> list[str]:
+    """What keeps a security group from being deleted: network interfaces that use it, and rules
+    of other groups of its VPC that reference it."""
+    found = [eni.id for eni in list(backend.enis.values()) if group.id in {g.id for g in eni.group_set}]
+    for other in list(backend.groups.get(group.vpc_id, {}).values()):
+        if other.id == group.id:
+            continue  # a group's rules that reference the group itself do not block
+        for rule in [*other.ingress_rules, *other.egress_rules]:
+            source = rule.source_group or {}
+            owner = source.get("UserId") or source.get("OwnerId") or backend.account_id
+            if source.get("GroupId") == group.id and owner == backend.account_id:
+                found.append(rule.id)
+    return found
+
+
+def delete_security_group(self, name: str | None = None, group_id: str | None = None) -> None:
+    group = self.get_security_group_from_id(group_id) if group_id else (
+        self.get_security_group_by_name_or_id(name) if name else None)
+    if group is not None and group_dependents(self, group):
+        raise DependencyViolationError(f"resource {group.id} has a dependent object")
+    return _original_delete_security_group(self, name=name, group_id=group_id)
+
+
+def vpc_dependents(backend, vpc_id: str) -> list[str]:
+    subnets = [s.id for subnets in backend.subnets.values() for s in subnets.values() if s.vpc_id == vpc_id]
+    groups = [g.id for g in backend.groups.get(vpc_id, {}).values() if not g.is_default]
+    enis = [e.id for e in backend.enis.values() if e.subnet is not None and e.subnet.vpc_id == vpc_id]
+    gateways = [g.id for g in backend.internet_gateways.values() if g.vpc is not None and g.vpc.id == vpc_id]
+    gateways += [g.id for g in backend.egress_only_internet_gateways.values() if g.vpc_id == vpc_id]
+    return subnets + groups + enis + gateways
+
+
+def delete_vpc(self, vpc_id: str):
+    self.get_vpc(vpc_id)  # InvalidVpcID.NotFound first, as AWS answers
+    if vpc_dependents(self, vpc_id):
+        raise DependencyViolationError(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+    return _original_delete_vpc(self, vpc_id)
+
+
+def delete_nat_gateway(self, nat_gateway_id: str):
+    gateway = _original_delete_nat_gateway(self, nat_gateway_id)
+    eni = getattr(gateway, "_eni", None)
+    if eni is not None and eni.id in self.enis:
+        for address in list(self.addresses):
+            if address.eni is eni:
+                self.disassociate_address(address=address.public_ip)
+        eni.delete()
+    return gateway
+
+
+def prep_nics(self, nic_spec, *args, **kwargs) -> None:
+    """The interfaces RunInstances creates are deleted with the instance unless it says otherwise."""
+    existing = {nic.get("NetworkInterfaceId") for nic in nic_spec or [] if nic.get("NetworkInterfaceId")}
+    _original_prep_nics(self, nic_spec, *args, **kwargs)
+    for index, eni in self.nics.items():
+        if eni.id in existing:
+            continue
+        spec = next((n for n in nic_spec or [] if str(n.get("DeviceIndex")) == str(index)), {})
+        flag = spec.get("DeleteOnTermination")
+        eni.delete_on_termination = True if flag is None else str(flag).lower() == "true"
+
+
+def eni_delete(self) -> None:
+    """Deleting an interface already gone (an instance terminated twice) is a no-op."""
+    if self.id in self.ec2_backend.enis:
+        _original_eni_delete(self)
+
+
 def install() -> None:
+    SubnetBackend.delete_subnet = delete_subnet
+    SecurityGroupBackend.delete_security_group = delete_security_group
+    VPCBackend.delete_vpc = delete_vpc
+    NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
+    Instance.prep_nics = prep_nics
+    NetworkInterface.delete = eni_delete
     SecurityGroupBackend._add_source_group = _add_source_group
     SecurityGroupRule.description = property(_description)
+    SecurityGroupRule.__eq__ = _same_rule
     VPCPeeringConnection.__init__ = _peering_init
     VPCPeeringConnection.expiration_time = property(_expiration_time)
     VPCPeeringConnections.describe_vpc_peering_connections = describe_vpc_peering_connections

@@ -37,6 +37,21 @@ and lets any network through. Reproduced here, following botocore's ``emr`` serv
   StateChangeReason code VALIDATION_ERROR and a message naming the subnet or VPC. A bootstrap
   action whose script is not in S3 fails the cluster while it bootstraps (BOOTSTRAP_FAILURE).
   The message wording is the emulator's; the codes and the states are AWS's.
+* EMR-managed security groups (Management Guide, "Working with Amazon EMR-managed security
+  groups": "When you create a new cluster, Amazon EMR checks the rules in the managed security
+  groups that you specify, and then creates any missing inbound rules that the new cluster needs";
+  "each rule for default EMR-managed security groups is also added to custom EMR-managed security
+  groups that you specify"): at RunJobFlow, the primary (EmrManagedMasterSecurityGroup) and core
+  and task (EmrManagedSlaveSecurityGroup) groups admit all ICMP, TCP 0-65535 and UDP 0-65535 from
+  themselves and from each other, and TCP 8443 from the service access group; the service access
+  group (ServiceAccessSecurityGroup, private subnets) admits TCP 9443 from the primary group and
+  sends TCP 8443 to the primary and the core and task groups. Each rule is added only when the
+  group has no rule of the same direction, protocol, ports and referenced group (whatever its
+  description), as EC2 would refuse a duplicate. They are real EC2 rules: they reference the groups
+  to each other, so a group cannot be deleted until they are revoked (ec2.py), as on AWS.
+  moto 5.2.5 adds the same rules, but also all outbound traffic on the primary and core groups,
+  and treats a rule that differs only in its description as missing (adding a duplicate) while a
+  rule found already stops it from adding the next ones of the same call.
 """
 
 from __future__ import annotations
@@ -54,6 +69,7 @@ from moto.emr import models
 from moto.emr.exceptions import ValidationException
 from moto.emr.models import EXAMPLE_AMI_ID, Cluster, ElasticMapReduceBackend, InstanceGroup
 from moto.emr.responses import ElasticMapReduceResponse
+from moto.emr.utils import EmrManagedSecurityGroup, EmrSecurityGroupManager
 
 _LOCK = threading.RLock()
 ENDED = ("TERMINATED", "TERMINATED_WITH_ERRORS")
@@ -161,6 +177,47 @@ def free_ip(ec2, subnet) -> str:
         if candidate not in taken:
             return candidate
     raise ValidationException(f"The subnet {subnet.id} does not have enough free addresses.")
+
+
+# --- the rules EMR adds to its managed security groups -----------------------------------------
+
+PRIMARY, CORE, SERVICE = (EmrManagedSecurityGroup.Kind.MASTER, EmrManagedSecurityGroup.Kind.SLAVE,
+                          EmrManagedSecurityGroup.Kind.SERVICE)
+# (group the rule is in, egress?, protocol, from port, to port, group the rule references)
+MANAGED_RULES: tuple[tuple[str, bool, str, int, int, str], ...] = (
+    *((group, False, protocol, low, high, source)
+      for group in (PRIMARY, CORE) for source in (PRIMARY, CORE)
+      for protocol, low, high in (("icmp", -1, -1), ("tcp", 0, 65535), ("udp", 0, 65535))),
+    (PRIMARY, False, "tcp", 8443, 8443, SERVICE),
+    (CORE, False, "tcp", 8443, 8443, SERVICE),
+    (SERVICE, False, "tcp", 9443, 9443, PRIMARY),
+    (SERVICE, True, "tcp", 8443, 8443, PRIMARY),
+    (SERVICE, True, "tcp", 8443, 8443, CORE),
+)
+
+
+def has_rule(group, egress: bool, protocol: str, low: int, high: int, source_id: str) -> bool:
+    for rule in group.egress_rules if egress else group.ingress_rules:
+        if (rule.ip_protocol == protocol and (rule.source_group or {}).get("GroupId") == source_id
+                and (rule.from_port, rule.to_port) == (low, high)):
+            return True
+    return False
+
+
+def add_managed_rules(self: EmrSecurityGroupManager, managed_groups: dict) -> None:
+    """The documented rules each managed group lacks, one rule at a time."""
+    from moto.ec2.exceptions import InvalidPermissionDuplicateError
+
+    for kind, egress, protocol, low, high, source_kind in MANAGED_RULES:
+        group, source = managed_groups.get(kind), managed_groups.get(source_kind)
+        if group is None or source is None or has_rule(group, egress, protocol, low, high, source.id):
+            continue
+        authorize = self.ec2.authorize_security_group_egress if egress else self.ec2.authorize_security_group_ingress
+        try:
+            authorize(group_name_or_id=group.id, ip_protocol=protocol, from_port=low, to_port=high, ip_ranges=[],
+                      source_groups=[{"GroupId": source.id}], vpc_id=self.vpc_id)
+        except InvalidPermissionDuplicateError:
+            pass
 
 
 # --- the lifecycle -----------------------------------------------------------------------------
@@ -406,6 +463,7 @@ def list_instances(self: ElasticMapReduceResponse):
 
 
 def install() -> None:
+    EmrSecurityGroupManager._add_rules_to = add_managed_rules
     Cluster.state = property(_get_state, _set_state)
     Cluster.status = property(_status)
     Cluster.master_public_dns_name = property(_master_public_dns_name)
