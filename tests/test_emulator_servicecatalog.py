@@ -194,6 +194,18 @@ def test_the_administrator_is_no_end_user_without_an_association(world):
     assert admin_catalog.search_products()["ProductViewSummaries"] == []
 
 
+def test_the_administrator_searches_every_product_of_the_account(world):
+    admin_catalog = world["admin"].client("servicecatalog", endpoint_url=world["user"].meta.endpoint_url)
+    response = admin_catalog.search_products_as_admin(SortBy="Title")
+    assert_shape(admin_catalog, "SearchProductsAsAdmin", response)
+    assert [p["ProductViewSummary"]["Name"] for p in response["ProductViewDetails"]] == ["studio-emr-cluster", "studio-notebook-tools"]
+    in_portfolio = admin_catalog.search_products_as_admin(PortfolioId=world["portfolio"], Filters={"FullTextSearch": ["livy"]})
+    assert [p["ProductViewSummary"]["ProductId"] for p in in_portfolio["ProductViewDetails"]] == [world["product"]]
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        admin_catalog.search_products_as_admin(PortfolioId="port-doesnotexist1")
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
 def test_search_filters_and_pages_as_aws_does(world):
     user = world["user"]
     found = user.search_products(Filters={"FullTextSearch": ["livy"]})["ProductViewSummaries"]

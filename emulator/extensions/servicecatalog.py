@@ -1,6 +1,7 @@
 """Service Catalog: what the AWS provider needs for the EMR product Studio lists.
 
-moto 5.2.5 gaps closed here: DescribeProductAsAdmin; provisioning artifacts (created with the
+moto 5.2.5 gaps closed here: DescribeProductAsAdmin; SearchProductsAsAdmin (every product of the
+account, or of one portfolio, with SearchProducts' filters, sort and pages); provisioning artifacts (created with the
 product, listed and described); product-portfolio associations; constraints; principal
 associations; tag options and their associations; DescribePortfolio of a deleted portfolio
 answering ResourceNotFoundException. Shapes follow botocore's service model.
@@ -139,7 +140,7 @@ def create_product(self) -> ActionResult:
 def _product_view_detail(product) -> dict:
     return {
         "ProductViewSummary": product.to_dict(),
-        "Status": "CREATED",
+        "Status": "AVAILABLE",  # botocore's Status enum: AVAILABLE, CREATING, FAILED
         "ProductARN": product.arn,
         "CreatedTime": product.created_time,
         "SourceConnection": product.source_connection or None,
@@ -504,13 +505,8 @@ def _view(backend, caller: dict, product) -> dict:
     return view
 
 
-def search_products(self) -> ActionResult:
-    params = _params(self)
-    backend = self.servicecatalog_backend
-    caller = _caller(self)
-    mine = _portfolios_of(backend, caller)
-    ids = {p for pid, p in _store(backend, "product_portfolios") if pid in mine and p in backend.products}
-    products = [backend.products[i] for i in ids]
+def _filter_and_sort(backend, products: list, params: dict) -> list:
+    """SearchProducts' and SearchProductsAsAdmin's Filters, SortBy and SortOrder."""
     filters = params.get("Filters") or {}
     for key, values in filters.items():
         if key not in ("FullTextSearch", "Owner", "ProductType", "SourceProductId"):
@@ -533,9 +529,36 @@ def search_products(self) -> ActionResult:
         raise InvalidParametersException(f"Invalid SortBy {sort_by}.")
     sort_key = {"Title": lambda p: (p.name or "").lower(), "CreationDate": lambda p: p.created_time,
                 "VersionCount": lambda p: len(_store(backend, "artifacts").get(p.id, []))}[sort_by]
-    products.sort(key=sort_key, reverse=params.get("SortOrder") == "DESCENDING")
+    return sorted(products, key=sort_key, reverse=params.get("SortOrder") == "DESCENDING")
+
+
+def search_products(self) -> ActionResult:
+    params = _params(self)
+    backend = self.servicecatalog_backend
+    caller = _caller(self)
+    mine = _portfolios_of(backend, caller)
+    ids = {p for pid, p in _store(backend, "product_portfolios") if pid in mine and p in backend.products}
+    products = _filter_and_sort(backend, [backend.products[i] for i in ids], params)
     page, token = _page(products, params.get("PageToken"), params.get("PageSize"), 20)
     result: dict[str, Any] = {"ProductViewSummaries": [_view(backend, caller, p) for p in page]}
+    if token:
+        result["NextPageToken"] = token
+    return ActionResult(result)
+
+
+def search_products_as_admin(self) -> ActionResult:
+    """The administrator's view: every product of the account (or of ``PortfolioId``, which must
+    exist), whatever the caller's portfolio associations; same filters, sort and pages."""
+    params = _params(self)
+    backend = self.servicecatalog_backend
+    products = list(backend.products.values())
+    if params.get("PortfolioId"):
+        _portfolio(backend, params["PortfolioId"])
+        ids = {p for pid, p in _store(backend, "product_portfolios") if pid == params["PortfolioId"]}
+        products = [p for p in products if p.id in ids]
+    products = _filter_and_sort(backend, products, params)
+    page, token = _page(products, params.get("PageToken"), params.get("PageSize"), 20)
+    result: dict[str, Any] = {"ProductViewDetails": [_product_view_detail(p) for p in page]}
     if token:
         result["NextPageToken"] = token
     return ActionResult(result)
@@ -933,7 +956,7 @@ END_USER_HANDLERS = (
 )
 
 HANDLERS = (
-    create_product, describe_product_as_admin, *END_USER_HANDLERS, update_product, delete_product,
+    create_product, describe_product_as_admin, search_products_as_admin, *END_USER_HANDLERS, update_product, delete_product,
     list_provisioning_artifacts, describe_provisioning_artifact, describe_portfolio,
     associate_product_with_portfolio, disassociate_product_from_portfolio, list_portfolios_for_product,
     associate_principal_with_portfolio, disassociate_principal_from_portfolio, list_principals_for_portfolio,
