@@ -21,6 +21,9 @@ class SecurityGroupProps:
     vpc_id: str
     # The Studio SG admits all traffic from itself (seed 000 §3.2.1); the EMR primary SG does not.
     allow_from_self: bool = False
+    # EMR adds rules to the groups it manages that reference each other, which blocks their
+    # deletion; the provider revokes every rule first when this is set (`cdktn destroy` included).
+    revoke_rules_on_delete: bool = False
 
 
 class SecurityGroupWithEgress(Construct):
@@ -35,6 +38,7 @@ class SecurityGroupWithEgress(Construct):
             description=props.description,
             vpc_id=props.vpc_id,
             tags={"Name": props.name},
+            revoke_rules_on_delete=props.revoke_rules_on_delete or None,
         )
         self.security_group_id = self.group.id
         suppress(self.group, "CKV2_AWS_5", "attached by what runs in it: Studio apps, or EMR clusters launched from Service Catalog")

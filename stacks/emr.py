@@ -103,7 +103,8 @@ class EmrAccountStack(AccountStack):
             kind: SecurityGroupWithEgress(
                 self,
                 f"emr-{kind}-security-group",
-                SecurityGroupProps(name=f"{props.name}-emr-{kind}", description=description, vpc_id=self.vpc.vpc_id),
+                SecurityGroupProps(name=f"{props.name}-emr-{kind}", description=description, vpc_id=self.vpc.vpc_id,
+                                   revoke_rules_on_delete=True),
             ).security_group_id
             for kind, description in EMR_MANAGED_GROUPS.items()
         }
