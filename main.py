@@ -229,6 +229,27 @@ def verify(
 
 
 @app.command()
+def inventory(
+    env: EnvOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,
+) -> None:
+    """List, per account, what exists for the environment: what each stack's state holds; what
+    SageMaker, EMR and Service Catalog made on its behalf (spaces, apps, the home EFS, the NFS
+    security groups, clusters launched from the product); and orphans: resources tagged for the
+    environment that no state holds (for example after a killed apply), each with the command
+    that removes it. Read-only. Exits 1 when orphans exist.
+
+    Example: python main.py inventory --env local --json
+    """
+    from orchestration.inventory import inventory as run_inventory
+
+    result = _call(lambda: run_inventory(env))
+    typer.echo(result.to_json() if as_json else result.render())
+    if result.orphans:
+        raise typer.Exit(1)
+
+
+@app.command()
 def journey(
     env: EnvOption,
     launch: Annotated[
@@ -291,24 +312,46 @@ def kube_values(
 
 
 @app.command()
-def destroy(env: EnvOption, yes: YesOption = False) -> None:
-    """Delete the Studio apps users started (SM-4), then destroy every stack in reverse
-    dependency order, each with its own account's credentials.
+def destroy(
+    env: EnvOption,
+    yes: YesOption = False,
+    terminate_clusters: Annotated[
+        bool, typer.Option("--terminate-clusters", help="Also terminate the EMR clusters users launched for this environment "
+                           "(from its Service Catalog product, or into its subnets). Without it, destroy refuses while any exists.")
+    ] = False,
+) -> None:
+    """Remove everything the environment made, in the order AWS needs, then destroy every stack
+    in reverse dependency order, each with its own account's credentials.
 
-    It first lists what will be lost, from the live APIs (the domain, its user profiles, the
-    home EFS when the retention policy is Delete, the peering connections), and asks for the
-    environment's name to be typed back; `--yes` approves for CI.
+    Before the stacks, it removes what AWS and users made outside Terraform: clusters launched
+    from the product (only with --terminate-clusters), Studio apps, spaces and user profiles, the
+    domain (with the environment's home EFS retention policy), the home EFS's mount targets (and
+    the file system when the policy is Delete), the SageMaker NFS security groups, and the rules
+    EMR added to its groups. A retained EFS is reported with the command that deletes it.
 
-    Example: python main.py destroy --env local
+    It first lists what will be lost, from the live APIs, and asks for the environment's name to
+    be typed back; `--yes` approves for CI. An interrupted destroy is finished by the next one.
+
+    Example: python main.py destroy --env local --terminate-clusters
     """
     from orchestration.deploy import destroy as run_destroy
     from orchestration.preview import destroy_preview
 
-    typer.echo(_call(lambda: destroy_preview(env)).render())
+    preview = _call(lambda: destroy_preview(env))
+    typer.echo(preview.render())
+    if preview.clusters and not terminate_clusters:
+        typer.secho(f"error: destroy {env}: {len(preview.clusters)} EMR cluster(s) launched for this environment still "
+                    f"exist; nothing was deleted. Terminate them, or run: python main.py destroy --env {env} "
+                    "--terminate-clusters", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1)
     _approve(env, f"Destroy environment {env}? This cannot be undone.", type_name=True, yes=yes)
-    report = _call(lambda: run_destroy(env, log=typer.echo))
+    report = _call(lambda: run_destroy(env, log=typer.echo, terminate_clusters=terminate_clusters))
     removed = sum(o.summary.remove for o in report.outcomes)
-    typer.secho(f"{env}: destroyed {removed} resources in {len(report.outcomes)} stacks ({report.seconds:.0f} s)", fg=typer.colors.GREEN)
+    outside = len(report.teardown.deleted) + len(report.teardown.terminated_clusters) if report.teardown else 0
+    typer.secho(f"{env}: destroyed {removed} resources in {len(report.outcomes)} stacks and {outside} outside Terraform "
+                f"({report.seconds:.0f} s)", fg=typer.colors.GREEN)
+    for retained in report.teardown.retained if report.teardown else []:
+        typer.secho(retained.describe(), fg=typer.colors.YELLOW)
 
 
 @app.command()

@@ -94,6 +94,12 @@ class Accounts:
     def emr(self, account) -> AccountSession:
         return self._session("EMR account", account)
 
+    def session_of(self, account_id: str) -> AccountSession:
+        """The session of one of the environment's accounts, by its id."""
+        if account_id == self.env.environment.studio_account.account_id:
+            return self.studio()
+        return self.emr(next(a for a in self.env.environment.emr_accounts if a.account_id == account_id))
+
     def _session(self, role: str, account) -> AccountSession:
         if account.account_id in self._sessions:
             return self._sessions[account.account_id]

@@ -20,12 +20,12 @@ from config import ENVS_DIR, EnvironmentFile, StudioEmrError, Target, load_env
 from stacks import naming
 
 from . import emulator as emulator_control
-from . import handshake, kubernetes
+from . import adoption, handshake, kubernetes
 from .accounts import Accounts
 from .domain_subnets import sync_domain_subnets
 from .lock import EnvironmentLock
-from .studio_apps import delete_domain_apps
 from .synth import SynthResult, Workspace, synth_env
+from .teardown import Teardown, TeardownReport
 from .terraform import ChangeSummary, Progress, Terraform
 
 Log = Callable[[str], None]
@@ -70,6 +70,7 @@ class RunReport:
     outcomes: list[StackOutcome] = field(default_factory=list)
     seconds: float = 0.0
     emulator_url: str | None = None
+    teardown: TeardownReport | None = None  # destroy only: what went before the stacks
 
     @property
     def changed(self) -> bool:
@@ -157,8 +158,9 @@ class _Run:
             self.log(f"[{stack}] unchanged since its last successful apply: skipped (--refresh re-checks live resources)")
             return StackOutcome(stack, ChangeSummary(0, 0, 0), time.monotonic() - start, skipped=True)
         terraform = self.terraform(stack)
-        if not destroy and stack == naming.STUDIO_PEERING_STACK:
-            self.adopt_orphan_peerings(terraform)
+        if not destroy:
+            # What an interrupted apply created and never recorded is imported, never created twice.
+            adoption.adopt(self.env, self.accounts, self.result, stack, terraform, self.log)
         verb = "destroying" if destroy else "applying"
         self.log(f"[{stack}] {verb} with the credentials of account {self.result.account_of(stack)}")
         recorded.unlink(missing_ok=True)
@@ -184,24 +186,6 @@ class _Run:
                 self.log(f"[{progress.stack}] {progress.done}/{progress.total}{now}")
 
         return show
-
-    def adopt_orphan_peerings(self, terraform: Terraform) -> None:
-        """A request whose create was interrupted after AWS made it but before state saved it
-        would be requested again; import such a connection instead of duplicating it."""
-        in_state = set(terraform.state_addresses())
-        # The live connection of each account is matched by its tags, accepter owner and accepter VPC;
-        # a resource is the request to the account it names as peer owner and tags as such.
-        live = handshake.live_connections(self.env, self.accounts)
-        stack_by_request = {(a.account_id, naming.peering_tags(self.env, a)["Name"]): a.stack_id
-                            for a in self.env.peered_emr_accounts}
-        resources = self.result.stack_json(naming.STUDIO_PEERING_STACK)["resource"]["aws_vpc_peering_connection"]
-        for logical_id, resource in resources.items():
-            address = f"aws_vpc_peering_connection.{logical_id}"
-            stack_key = stack_by_request.get((resource["peer_owner_id"], resource["tags"]["Name"]))
-            if address not in in_state and stack_key in live:
-                pcx = live[stack_key]["VpcPeeringConnectionId"]
-                self.log(f"[{naming.STUDIO_PEERING_STACK}] adopting {pcx}, requested by an interrupted deploy")
-                terraform.import_resource(address, pcx)
 
     def weight(self, stack: str) -> int:
         """How long a stack's run is likely to take, to order a wave: its number of resources."""
@@ -263,18 +247,29 @@ def deploy(
     return run.report
 
 
-def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print, envs_dir: Path = ENVS_DIR) -> RunReport:
+def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print, envs_dir: Path = ENVS_DIR,
+            terminate_clusters: bool = False) -> RunReport:
+    """Remove what AWS and users made outside Terraform, in the order AWS needs
+    (orchestration/teardown.py), then destroy every stack in reverse dependency order.
+
+    Refuses, before deleting anything, while clusters launched for the environment exist, unless
+    ``terminate_clusters``."""
     env = load_env(env_name, envs_dir)
     start = time.monotonic()
     with EnvironmentLock(workspace.state_root, env_name, "destroy"):
         run = _Run(env, workspace, log, "destroy")
         run.accounts.preflight()
+        teardown = Teardown(env, run.accounts, run.log, terminate_clusters=terminate_clusters)
+        teardown.check_clusters()
         plan = list(reversed(waves(run.result.dependencies)))
-        run.log(f"destroying {env_name}: " + " -> ".join(" + ".join(w) for w in plan))
-
-        # SM-4: apps users started in Studio are not Terraform's; they must go before the
-        # domain and its user profiles can.
-        delete_domain_apps(env, run.accounts, run.log)
+        run.log(f"destroying {env_name}: outside Terraform first ("
+                + ", ".join(name for name, _ in teardown.steps) + "), then " + " -> ".join(" + ".join(w) for w in plan))
+        for name, step in teardown.steps:
+            run.log(f"[teardown] {name}")
+            step()
+        run.report.teardown = teardown.report
         run.walk(plan, destroy=True, between=lambda wave: None)
+        for retained in teardown.report.retained:
+            run.log(retained.describe())
     run.report.seconds = time.monotonic() - start
     return run.report

@@ -13,6 +13,7 @@ from config.model import LocalState, S3State
 from stacks import naming
 
 from . import emulator as emulator_control
+from . import inventory
 from .accounts import Accounts
 from .deploy import terraform_concurrency, waves
 from .kubernetes import foreign_oidc_provider
@@ -99,7 +100,12 @@ def _plan(env: EnvironmentFile, running: emulator_control.Emulator | None, works
     for entry in plans:
         if entry.plan is not None:
             findings += checkov(result, entry.stack, entry.plan)
-    return Review(env.environment.name, plans, found_risks, findings)
+    review = Review(env.environment.name, plans, found_risks, findings)
+    try:
+        review.outside = inventory.build(env, accounts, result).outside_terraform()
+    except StudioEmrError as exc:
+        review.outside_note = f"Could not be read: {exc}"
+    return review
 
 
 def plan(env_name: str, emulator: bool = False, workspace: Workspace = Workspace(), log=print) -> Review:

@@ -1,6 +1,7 @@
 """What a destroy would take away, read from the live APIs before anyone is asked to approve it:
-the domain, its user profiles, the home EFS (deleted with the users' home directories when the
-retention policy says Delete, kept otherwise), the peering connections, and the stacks."""
+the clusters launched for the environment, the domain, its user profiles, spaces and running apps,
+the home EFS (deleted with the users' home directories when the retention policy says Delete, kept
+otherwise), the peering connections, and the stacks."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from . import emulator as emulator_control
 from .accounts import Accounts
 from .handshake import ACTIVE, Peerings
 from .studio_apps import find_domain_id
+from .teardown import GONE_APP_STATES, LaunchedCluster, launched_clusters
 from .synth import Workspace
 
 
@@ -25,6 +27,7 @@ class Loss:
     target: str
     lost: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    clusters: list[LaunchedCluster] = field(default_factory=list)
 
     def render(self) -> str:
         lines = [f"destroy {self.env_name} ({self.target}) deletes:"] + [f"  - {item}" for item in self.lost]
@@ -46,6 +49,9 @@ def destroy_preview(env_name: str, workspace: Workspace = Workspace()) -> Loss:
     accounts = Accounts(env, emulator)
     try:
         accounts.preflight()
+        loss.clusters = launched_clusters(env, accounts)
+        for cluster in loss.clusters:
+            loss.lost.append(f"EMR cluster {cluster.describe()} (only with --terminate-clusters)")
         sagemaker = accounts.studio().client("sagemaker")
         domain_id = find_domain_id(env, accounts)
         if domain_id is not None:
@@ -54,6 +60,13 @@ def destroy_preview(env_name: str, workspace: Workspace = Workspace()) -> Loss:
             profiles = [p["UserProfileName"] for p in sagemaker.list_user_profiles(DomainIdEquals=domain_id)["UserProfiles"]]
             if profiles:
                 loss.lost.append(f"{len(profiles)} user profile(s): {', '.join(sorted(profiles))}")
+            spaces = [sp["SpaceName"] for sp in sagemaker.list_spaces(DomainIdEquals=domain_id)["Spaces"]]
+            if spaces:
+                loss.lost.append(f"{len(spaces)} space(s): {', '.join(sorted(spaces))}")
+            apps = [f"{a['AppType']}/{a['AppName']}" for a in sagemaker.list_apps(DomainIdEquals=domain_id)["Apps"]
+                    if a["Status"] not in GONE_APP_STATES]
+            if apps:
+                loss.lost.append(f"{len(apps)} running app(s): {', '.join(sorted(apps))}")
             efs = domain.get("HomeEfsFileSystemId", "(unknown id)")
             if env.promoted.home_efs_retention is HomeEfsRetention.delete:
                 loss.lost.append(f"home EFS {efs}: every user's home directory (promoted.home_efs_retention is Delete)")

@@ -202,6 +202,10 @@ class Review:
     plans: list[StackPlan]
     risks: list[Risk]
     findings: list[Finding]
+    # What exists outside Terraform (orchestration/inventory.py): made on the environment's behalf,
+    # retained, orphans; None when not read (no section), with a line saying why when it failed.
+    outside: list | None = None
+    outside_note: str = ""
 
     @property
     def failed(self) -> list[StackPlan]:
@@ -239,6 +243,7 @@ class Review:
                            for p in self.plans],
                 "risks": [r.__dict__ for r in self.risks],
                 "findings": [f.__dict__ for f in self.findings],
+                "outside_terraform": None if self.outside is None else [item.__dict__ for item in self.outside],
             },
             indent=2,
         )
@@ -277,5 +282,23 @@ class Review:
             lines.append("")
         else:
             lines += ["### Policy checks", "", "All passed.", ""]
+        lines += self._outside_markdown()
         lines.append(self.tally())
         return "\n".join(lines) + "\n"
+
+    def _outside_markdown(self) -> list[str]:
+        if self.outside is None and not self.outside_note:
+            return []
+        lines = ["### Outside Terraform", ""]
+        if self.outside_note:
+            return lines + [self.outside_note, ""]
+        if not self.outside:
+            return lines + ["Nothing: every resource tagged for the environment is in a state, and AWS and users made "
+                            "nothing on its behalf.", ""]
+        orphans = sum(1 for i in self.outside if i.category == "orphan")
+        if orphans:
+            lines += [f"**{orphans} orphan(s)**: tagged for the environment, in no state (`python main.py inventory "
+                      f"--env {self.env_name}` says how to remove each).", ""]
+        lines += [f"- {i.category}: {i.kind} `{i.id}` in account {i.account_id} ({i.owner}){': ' + i.detail if i.detail else ''}"
+                  for i in self.outside]
+        return lines + [""]

@@ -131,13 +131,29 @@ class Terraform:
             raise TerraformError(self.stack, "destroy" if destroy else "apply", progress.errors or self.stderr_tail())
         return progress, summary
 
+    def state_resources(self) -> list[dict]:
+        """The managed resources this stack's state holds: address, type and values (the
+        instance's attributes); empty before the first apply. From `terraform state pull`, which
+        reads the state from its backend without starting the provider (`show -json` takes
+        seconds per stack for the AWS provider's schema)."""
+        result = self._run(["state", "pull"])
+        if result.returncode != 0:
+            raise TerraformError(self.stack, "state pull", [result.stderr.strip()])
+        state = json.loads(result.stdout or "{}")
+        resources = []
+        for resource in state.get("resources", []):
+            if resource.get("mode") != "managed" or resource.get("module"):
+                continue
+            for instance in resource.get("instances", []):
+                key = instance.get("index_key")
+                suffix = "" if key is None else f"[{json.dumps(key)}]"
+                resources.append({"address": f"{resource['type']}.{resource['name']}{suffix}", "type": resource["type"],
+                                  "values": instance.get("attributes") or {}})
+        return resources
+
     def state_addresses(self) -> list[str]:
         """Addresses of the resources this stack's state holds (empty before the first apply)."""
-        result = self._run(["show", "-json"])
-        if result.returncode != 0:
-            raise TerraformError(self.stack, "show", [result.stderr.strip()])
-        root = json.loads(result.stdout or "{}").get("values", {}).get("root_module", {})
-        return [r["address"] for r in root.get("resources", []) if r.get("mode") == "managed"]
+        return [r["address"] for r in self.state_resources()]
 
     def import_resource(self, address: str, resource_id: str) -> None:
         result = self._run(["import", "-input=false", "-no-color", "-lock-timeout=0s", address, resource_id])

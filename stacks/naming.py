@@ -33,6 +33,15 @@ def emr_product_name(env: EnvironmentFile, account: EmrAccount) -> str:
     return f"{emr_name(env, account)}-emr-cluster"
 
 
+# NET-7: the security groups of an EMR account: the one Studio reaches the primary node through,
+# and the groups EMR manages for a cluster in a private subnet (EMR adds its own rules to these).
+EMR_SECURITY_GROUP_KINDS = ("primary", "managed-primary", "managed-core", "service-access")
+
+
+def emr_security_group_name(env: EnvironmentFile, account: EmrAccount, kind: str) -> str:
+    return f"{emr_name(env, account)}-emr-{kind}"
+
+
 def notebook_instance_name(env: EnvironmentFile) -> str:
     """SM-5: the Classic notebook instance (and its lifecycle configuration)."""
     return f"{prefix(env)}-notebook"

@@ -330,3 +330,14 @@ def test_inserting_a_subnet_renames_and_moves_no_other_subnet(tmp_path):
     assert set(before["resource"]["aws_route_table_association"]) < set(after["resource"]["aws_route_table_association"])
     zones = {s["cidr_block"]: s["availability_zone"] for s in subnets_after.values()}
     assert zones["10.10.19.0/24"] == "eu-west-1b" and zones["10.10.20.0/24"] == "eu-west-1a"
+
+
+def test_teardown_finds_the_emr_security_groups_by_the_names_the_stack_gives_them(local):
+    """Destroy revokes EMR's own rules on these groups, found by name (orchestration/teardown.py)."""
+    from stacks import naming
+
+    env = local.env
+    account = env.environment.emr_accounts[0]
+    synthesized = {g["name"] for g in resources(local.stack_json(account.stack_id), "aws_security_group")}
+    expected = {naming.emr_security_group_name(env, account, kind) for kind in naming.EMR_SECURITY_GROUP_KINDS}
+    assert expected <= synthesized

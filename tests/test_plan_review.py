@@ -164,3 +164,24 @@ def test_a_risky_promotion_needs_allow_risky(envs_copy, monkeypatch):
     assert refused.refused and "--allow-risky" in refused.refused and not refused.written
     allowed = promote("dev", "staging", write=True, allow_risky=True, envs_dir=envs_copy)
     assert allowed.written
+
+
+def test_the_review_shows_what_exists_outside_terraform_and_counts_orphans():
+    from orchestration.inventory import Item
+
+    review = review_of([StackPlan("studio-account", "100000000001", "eu-west-1", recorded("dev-studio-account"))])
+    review.outside = [
+        Item("100000000001", "on behalf", "home EFS", "fs-0123", "SageMaker", "home of domain d-1, 6144 bytes, 2 mount target(s)"),
+        Item("200000000001", "orphan", "aws_iam_instance_profile", "EMR_EC2_DefaultRole", "emr-account", "tagged stack=emr-account",
+             "aws iam delete-instance-profile --instance-profile-name EMR_EC2_DefaultRole (after removing its role)"),
+    ]
+    markdown = review.to_markdown()
+    section = markdown[markdown.index("### Outside Terraform"):]
+    assert "**1 orphan(s)**" in section
+    assert "- orphan: aws_iam_instance_profile `EMR_EC2_DefaultRole` in account 200000000001 (emr-account)" in section
+    assert "- on behalf: home EFS `fs-0123` in account 100000000001 (SageMaker)" in section
+    assert json.loads(review.to_json())["outside_terraform"][1]["remove"].startswith("aws iam delete-instance-profile")
+    review.outside = []
+    assert "Nothing: every resource tagged" in review.to_markdown()
+    review.outside, review.outside_note = None, "Could not be read: boom"
+    assert "Could not be read: boom" in review.to_markdown()
