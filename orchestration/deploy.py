@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from config import ENVS_DIR, EnvironmentFile, StudioEmrError, Target, load_env
+from config.model import S3State
 from stacks import naming
 
 from . import emulator as emulator_control
@@ -121,6 +122,8 @@ class _Run:
         self.emulator = None
         if env.environment.target is Target.emulator:
             self.emulator = emulator_control.ensure_running([env.environment.name], workspace.state_root, log)
+            if isinstance(env.environment.state, S3State):
+                emulator_control.ensure_state_bucket(self.emulator, env.environment.state.bucket, env.environment.state.region, log)
         self.accounts = Accounts(env, self.emulator)
         existing_provider = kubernetes.foreign_oidc_provider(env, self.accounts)
         if existing_provider:

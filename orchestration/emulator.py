@@ -163,3 +163,26 @@ def enroll(emulator: Emulator, account_ids: list[str]) -> list[str]:
         raise EmulatorError(f"the emulator at {emulator.url} is unreachable") from None
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise EmulatorError(f"cannot enroll accounts {', '.join(account_ids)} in the emulator at {emulator.url}: {exc}") from None
+
+
+def ensure_state_bucket(emulator: Emulator, bucket: str, region: str, log=print) -> None:
+    """On the emulator, the S3 state bucket an environment names (`state.backend: s3`) stands in for
+    the one a platform team bootstraps on AWS before the first deploy: created in the management
+    account when missing, with versioning, as Terraform's S3 backend documentation recommends."""
+    import botocore.exceptions
+
+    s3 = admin_session(region).client("s3", endpoint_url=emulator.url)
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise EmulatorError(f"state bucket {bucket}: {exc}") from None
+    arguments = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    try:
+        s3.create_bucket(Bucket=bucket, **arguments)
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise EmulatorError(f"cannot create state bucket {bucket} on the emulator: {exc}") from None
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    log(f"emulator: created the state bucket {bucket} (on AWS it must exist before the first deploy)")

@@ -17,6 +17,7 @@ from . import inventory
 from .accounts import Accounts
 from .deploy import terraform_concurrency, waves
 from .kubernetes import foreign_oidc_provider
+from .lock import EnvironmentLock
 from .policy import checkov, cfn_lint, iam_lint
 from .review import Review, StackPlan, risks
 from .synth import Workspace, synth_env
@@ -40,6 +41,12 @@ def plan_env(env: EnvironmentFile, emulator: bool = False, workspace: Workspace 
     if emulator and env.environment.target is not Target.emulator:
         env = as_emulator(env)
         workspace = Workspace(workspace.out_root / EMULATOR_PLANS, workspace.state_root / EMULATOR_PLANS)
+    # A plan reads the state a deploy or destroy is writing: one command at a time per environment.
+    with EnvironmentLock(workspace.state_root, env.environment.name, "plan"):
+        return _plan_targeted(env, workspace, log)
+
+
+def _plan_targeted(env: EnvironmentFile, workspace: Workspace, log) -> Review:
     if env.environment.target is not Target.emulator:
         return _plan(env, None, workspace, log)
     running = emulator_control.current(workspace.state_root)

@@ -68,6 +68,8 @@ class AccountStack(TerraformStack):
                 encrypt=True,
                 use_lockfile=state.use_lockfile,
                 **_credential_args(state.credentials, provider=False),
+                # The emulator serves every bucket at one address (AWS_ENDPOINT_URL), by path.
+                **({"use_path_style": True, "skip_metadata_api_check": True} if props.emulator else {}),
             )
         else:
             LocalBackend(self, path=props.local_state_path)

@@ -75,6 +75,19 @@ def test_a_second_deploy_of_the_same_environment_names_the_lock_holder(tmp_path)
     assert not list((tmp_path / "local").glob("*.tfstate")), "nothing was applied"
 
 
+@pytest.mark.parametrize("holder", ["deploy", "destroy"])
+def test_a_plan_or_destroy_during_another_command_names_the_holder(tmp_path, holder):
+    from orchestration.deploy import destroy
+    from orchestration.plan import plan_env
+
+    workspace = Workspace(tmp_path / "out", tmp_path)
+    with EnvironmentLock(tmp_path, "local", holder):
+        with pytest.raises(EnvironmentLocked, match=rf"environment 'local' is locked by `{holder}` \(pid \d+"):
+            plan_env(local_with(), workspace=workspace, log=lambda line: None)
+        with pytest.raises(EnvironmentLocked, match=rf"locked by `{holder}`"):
+            destroy("local", workspace=workspace, log=lambda line: None)
+
+
 def test_credentials_of_another_account_are_refused(emulator):
     # The emulator enforces IAM: the other account must exist (be enrolled) for its role to be assumable.
     emulator_control.enroll(emulator, ["333333333333"])

@@ -1,0 +1,108 @@
+"""Issue 9, concurrency, with state in S3 and Terraform's S3 lockfile, as `staging` keeps it, on the
+emulator: a second runner's deploy of an environment another runner is applying is refused and
+names the holder; two environments deploy at the same time without interfering.
+
+Runners are separate workspaces (their own local lock file, as separate CI machines have) that
+share one emulator, which plays AWS for both."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config import ENVS_DIR, StudioEmrError
+from orchestration import emulator as emulator_control
+from orchestration.deploy import deploy
+from orchestration.synth import Workspace
+from orchestration.verify import verify
+
+pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]
+ROOT = Path(__file__).resolve().parent.parent
+BUCKET = "studio-emr-tfstate-shared"
+
+
+def write_env(directory: Path, name: str, emr_account_id: str) -> None:
+    """envs/local.yaml with S3 state and its lockfile, under another name, with its own EMR account
+    (EMR_DefaultRole and EMR_EC2_DefaultRole have one name per account)."""
+    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    settings = data["environment"]
+    settings["name"] = name
+    settings["domain"]["name"] = f"studio-{name}"
+    settings["state"] = {"backend": "s3", "bucket": BUCKET, "region": "us-east-1", "key_prefix": f"studio-emr/{name}",
+                         "use_lockfile": True}
+    settings["emr_accounts"][0]["account_id"] = emr_account_id
+    settings.pop("kubernetes", None)
+    data["promoted"].pop("kubernetes", None)
+    (directory / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def envs_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("envs")
+    write_env(directory, "alpha", "222222222222")
+    write_env(directory, "beta", "333333333333")
+    write_env(directory, "gamma", "444444444444")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def runners(tmp_path_factory):
+    """Two runners' workspaces and the emulator both reach."""
+    root = tmp_path_factory.mktemp("runners")
+    first = Workspace(out_root=root / "one" / "cdktf.out", state_root=root / "one" / "state")
+    second = Workspace(out_root=root / "two" / "cdktf.out", state_root=root / "two" / "state")
+    emulator_control.ensure_running(["alpha", "beta", "gamma"], first.state_root, log=lambda line: None)
+    second.state_root.mkdir(parents=True)
+    shutil.copy(emulator_control.record_path(first.state_root), emulator_control.record_path(second.state_root))
+    yield first, second
+    emulator_control.record_path(second.state_root).unlink(missing_ok=True)
+    emulator_control.stop(first.state_root)
+
+
+def start_deploy(name: str, workspace: Workspace, envs_dir: Path) -> subprocess.Popen:
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, %r);"
+        "from orchestration.deploy import deploy; from orchestration.synth import Workspace;"
+        "deploy(%r, workspace=Workspace(Path(%r), Path(%r)), envs_dir=Path(%r), log=lambda l: print(l, flush=True))"
+    ) % (str(ROOT), name, str(workspace.out_root), str(workspace.state_root), str(envs_dir))
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def test_a_second_runner_is_refused_by_the_state_lock_and_told_who_holds_it(runners, envs_dir):
+    first, second = runners
+    process = start_deploy("alpha", first, envs_dir)
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith("[studio-account] applying"):
+            break
+    else:
+        pytest.fail("the first runner never applied: " + "".join(seen))
+    with pytest.raises(StudioEmrError) as refused:
+        deploy("alpha", workspace=second, envs_dir=envs_dir, log=lambda line: None)
+    message = str(refused.value)
+    assert "state lock" in message.lower(), message
+    assert "studio-emr/alpha/" in message and "OperationTypeApply" in message, message
+    rest, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, "".join(seen) + rest
+    assert verify("alpha", workspace=first, envs_dir=envs_dir).ok
+    # The refused runner applied nothing: the second one, run now, finds every stack as the first left it.
+    report = deploy("alpha", workspace=second, envs_dir=envs_dir, log=lambda line: None)
+    assert not report.changed
+
+
+def test_two_environments_deploy_at_the_same_time_without_interfering(runners, envs_dir):
+    first, second = runners
+    started = {"beta": (start_deploy("beta", first, envs_dir), first), "gamma": (start_deploy("gamma", second, envs_dir), second)}
+    for name, (process, workspace) in started.items():
+        output, _ = process.communicate(timeout=800)
+        assert process.returncode == 0, output
+    for name, (process, workspace) in started.items():
+        assert verify(name, workspace=workspace, envs_dir=envs_dir).ok
