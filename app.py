@@ -3,6 +3,8 @@
 The environment comes from STUDIO_EMR_ENV (default: local), so
 `STUDIO_EMR_ENV=dev cdktn deploy studio-account emr-account` deploys dev.
 The project's own CLI (`python main.py synth --env dev`) does the same in-process.
+`eval "$(python main.py env --env ENV)"` first exports what the CLI's Terraform runs need
+(orchestration/cdk_cli.py); STUDIO_EMR_STATE_DIR moves the local state (default .state).
 """
 
 import os
@@ -18,4 +20,5 @@ if __name__ == "__main__":
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         sys.exit(exc.exit_code)
-    build_app(env, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))).synth()
+    kwargs = {"state_dir": Path(os.environ["STUDIO_EMR_STATE_DIR"])} if os.environ.get("STUDIO_EMR_STATE_DIR") else {}
+    build_app(env, Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")), **kwargs).synth()

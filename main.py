@@ -28,6 +28,9 @@ def _use_project_toolchain() -> None:
 
 
 _use_project_toolchain()
+# Run as the installed `studio-emr` command, the project's packages are found from here.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from typing import Annotated, Callable, TypeVar  # noqa: E402
 
@@ -288,6 +291,28 @@ def journey(
                    + f" ({report.seconds:.0f} s)")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command("env")
+def shell_env(env: EnvOption) -> None:
+    """Print the shell exports the CDK CLI needs to deploy this environment, for
+    `eval "$(python main.py env --env ENV)"`: Terraform's CLI configuration (the AWS provider
+    from this machine's mirror), STUDIO_EMR_ENV, and on the emulator its address and keys (the
+    emulator is started if needed, left running, and the environment's accounts enrolled).
+
+    The CDK CLI then applies the stacks in dependency order (`npx cdktn deploy '*'`). Only
+    `main.py deploy` adds the preflight of every account's credentials, the environment lock,
+    the peering handshake's waits between stacks, the adoption of what an interrupted apply left,
+    and the domain's subnet sync.
+
+    Where no Terraform registry is reachable, add --skip-provider-lock to the CDK CLI.
+
+    Example: eval "$(python main.py env --env local)" && npx cdktn deploy '*' --auto-approve --skip-provider-lock
+    """
+    from orchestration.cdk_cli import shell_exports
+
+    for line in _call(lambda: shell_exports(env, log=lambda message: typer.echo(message, err=True))):
+        typer.echo(line)
 
 
 @app.command("kube-values")
