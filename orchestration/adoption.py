@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import botocore.exceptions
+
 from config import EnvironmentFile, StudioEmrError
 from stacks import naming
 
@@ -102,6 +104,14 @@ def stack_orphans(session: AccountSession, env: EnvironmentFile, stack: str, con
 
 def adopt(env: EnvironmentFile, accounts: Accounts, result: SynthResult, stack: str, terraform: Terraform, log: Log) -> int:
     """Import into ``stack``'s state what was created for it and never recorded; how many."""
+    try:
+        return _adopt(env, accounts, result, stack, terraform, log)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise OrphanError(f"[{stack}] looking for resources an interrupted apply left: {exc}; nothing was applied "
+                          "to this stack") from None
+
+
+def _adopt(env: EnvironmentFile, accounts: Accounts, result: SynthResult, stack: str, terraform: Terraform, log: Log) -> int:
     account_id = result.account_of(stack)
     session = accounts.session_of(account_id)
     state = terraform.state_resources()

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import botocore.exceptions
+
 from config import ENVS_DIR, EnvironmentFile, StudioEmrError, Target, load_env
 from config.model import S3State
 from stacks import naming
@@ -26,7 +28,7 @@ from .accounts import Accounts
 from .domain_subnets import sync_domain_subnets
 from .lock import EnvironmentLock
 from .synth import SynthResult, Workspace, synth_env
-from .teardown import Teardown, TeardownReport
+from .teardown import Teardown, TeardownError, TeardownReport
 from .terraform import ChangeSummary, Progress, Terraform
 
 Log = Callable[[str], None]
@@ -269,7 +271,11 @@ def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print,
                 + ", ".join(name for name, _ in teardown.steps) + "), then " + " -> ".join(" + ".join(w) for w in plan))
         for name, step in teardown.steps:
             run.log(f"[teardown] {name}")
-            step()
+            try:
+                step()
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise TeardownError(f"destroy {env_name}, step '{name}': {exc}. Nothing after this step was deleted; "
+                                    "run destroy again once this is resolved (every step can be repeated)") from None
         run.report.teardown = teardown.report
         run.walk(plan, destroy=True, between=lambda wave: None)
         for retained in teardown.report.retained:

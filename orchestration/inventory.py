@@ -33,7 +33,7 @@ from . import emulator as emulator_control
 from . import kubernetes
 from .accounts import AccountSession, Accounts
 from .synth import SynthResult, Workspace, synth_env
-from .teardown import (GONE_APP_STATES, SAGEMAKER_TAG, _code, _pages, home_file_systems, launched_clusters, nfs_groups,
+from .teardown import (GONE_APP_STATES, SAGEMAKER_TAG, all_pages, error_code, home_file_systems, launched_clusters, nfs_groups,
                        studio_vpc_ids)
 from .studio_apps import domain_ids
 from .terraform import Terraform
@@ -214,12 +214,12 @@ def _ec2_attributes(ec2, kind: str, ids: list[str]) -> dict[str, dict[str, str]]
 def _ec2_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
     ec2 = session.client("ec2")
     by_resource: dict[tuple[str, str], dict[str, str]] = {}
-    for tag in _pages(ec2, "describe_tags", "Tags", Filters=[{"Name": "key", "Values": ["environment"]},
+    for tag in all_pages(ec2, "describe_tags", "Tags", Filters=[{"Name": "key", "Values": ["environment"]},
                                                              {"Name": "value", "Values": [env_name]}]):
         by_resource[(tag["ResourceType"], tag["ResourceId"])] = {}
     ids = [resource_id for _, resource_id in by_resource]
     for chunk in (ids[i:i + 100] for i in range(0, len(ids), 100)):
-        for tag in _pages(ec2, "describe_tags", "Tags", Filters=[{"Name": "resource-id", "Values": chunk}]):
+        for tag in all_pages(ec2, "describe_tags", "Tags", Filters=[{"Name": "resource-id", "Values": chunk}]):
             by_resource.setdefault((tag["ResourceType"], tag["ResourceId"]), {})[tag["Key"]] = tag["Value"]
     found = []
     for kind in sorted({kind for kind, _ in by_resource}):
@@ -229,14 +229,14 @@ def _ec2_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
         try:
             attributes = _ec2_attributes(ec2, kind, ours)
         except botocore.exceptions.ClientError as exc:
-            if not _code(exc).endswith("NotFound"):
+            if not error_code(exc).endswith("NotFound"):
                 raise
             attributes = {}
             for resource_id in ours:  # one of them is gone: ask one at a time
                 try:
                     attributes.update(_ec2_attributes(ec2, kind, [resource_id]))
                 except botocore.exceptions.ClientError as one:
-                    if not _code(one).endswith("NotFound"):
+                    if not error_code(one).endswith("NotFound"):
                         raise
         terraform_type, remove = EC2_KINDS.get(kind, (f"ec2 {kind}", ""))
         for resource_id, known in attributes.items():
@@ -257,13 +257,13 @@ def _ec2_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
 def _iam_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
     iam = session.client("iam")
     found = []
-    for role in _pages(iam, "list_roles", "Roles"):
+    for role in all_pages(iam, "list_roles", "Roles"):
         tags = _tags(iam.get_role(RoleName=role["RoleName"])["Role"].get("Tags"))
         if _ours(tags, env_name):
             found.append(Tagged("aws_iam_role", role["RoleName"], tags, {role["RoleName"], role["Arn"]},
                                 f"aws iam delete-role --role-name {role['RoleName']} (after its policies)",
                                 {"name": role["RoleName"]}))
-    for profile in _pages(iam, "list_instance_profiles", "InstanceProfiles"):
+    for profile in all_pages(iam, "list_instance_profiles", "InstanceProfiles"):
         name = profile["InstanceProfileName"]
         tags = _tags(iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"].get("Tags"))
         if _ours(tags, env_name):
@@ -297,13 +297,13 @@ def _s3_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
 def _catalog_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
     catalog = session.client("servicecatalog")
     found = []
-    for portfolio in _pages(catalog, "list_portfolios", "PortfolioDetails"):
+    for portfolio in all_pages(catalog, "list_portfolios", "PortfolioDetails"):
         tags = _tags(catalog.describe_portfolio(Id=portfolio["Id"]).get("Tags"))
         if _ours(tags, env_name):
             found.append(Tagged("aws_servicecatalog_portfolio", portfolio["Id"], tags, {portfolio["Id"], portfolio.get("ARN", "")},
                                 f"aws servicecatalog delete-portfolio --id {portfolio['Id']} (after its associations)",
                                 {"name": portfolio.get("DisplayName", "")}))
-    for view in _pages(catalog, "search_products_as_admin", "ProductViewDetails"):
+    for view in all_pages(catalog, "search_products_as_admin", "ProductViewDetails"):
         summary = view["ProductViewSummary"]
         product_id = summary["ProductId"]
         tags = _tags(catalog.describe_product_as_admin(Id=product_id).get("Tags"))
@@ -317,15 +317,15 @@ def _sagemaker_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
     sagemaker = session.client("sagemaker")
     candidates = [("aws_sagemaker_domain", d["DomainId"], d["DomainArn"], f"aws sagemaker delete-domain --domain-id {d['DomainId']}",
                    {"domain_name": d["DomainName"]})
-                  for d in _pages(sagemaker, "list_domains", "Domains")]
+                  for d in all_pages(sagemaker, "list_domains", "Domains")]
     candidates += [("aws_sagemaker_studio_lifecycle_config", c["StudioLifecycleConfigName"], c["StudioLifecycleConfigArn"],
                     f"aws sagemaker delete-studio-lifecycle-config --studio-lifecycle-config-name {c['StudioLifecycleConfigName']}",
                     {"studio_lifecycle_config_name": c["StudioLifecycleConfigName"]})
-                   for c in _pages(sagemaker, "list_studio_lifecycle_configs", "StudioLifecycleConfigs")]
+                   for c in all_pages(sagemaker, "list_studio_lifecycle_configs", "StudioLifecycleConfigs")]
     candidates += [("aws_sagemaker_notebook_instance", n["NotebookInstanceName"], n["NotebookInstanceArn"],
                     f"aws sagemaker delete-notebook-instance --notebook-instance-name {n['NotebookInstanceName']}",
                     {"name": n["NotebookInstanceName"]})
-                   for n in _pages(sagemaker, "list_notebook_instances", "NotebookInstances")]
+                   for n in all_pages(sagemaker, "list_notebook_instances", "NotebookInstances")]
     found = []
     for kind, name, arn, remove, attributes in candidates:
         try:
@@ -374,7 +374,7 @@ def named_unrecorded(session: AccountSession, env_name: str, name_prefix: str, s
             try:
                 described = probe(session, name)
             except botocore.exceptions.ClientError as exc:
-                if _code(exc) in ABSENT:
+                if error_code(exc) in ABSENT:
                     continue
                 raise
             owner = _tags(next((v.get("Tags") for v in described.values() if isinstance(v, dict) and "Tags" in v), None)
@@ -398,10 +398,10 @@ def _on_behalf(env: EnvironmentFile, accounts: Accounts) -> list[Item]:
     sagemaker = studio.client("sagemaker")
     ids = domain_ids(env, accounts)
     for domain_id in ids:
-        for space in _pages(sagemaker, "list_spaces", "Spaces", DomainIdEquals=domain_id):
+        for space in all_pages(sagemaker, "list_spaces", "Spaces", DomainIdEquals=domain_id):
             items.append(Item(me, ON_BEHALF, "sagemaker space", space["SpaceName"], "SageMaker (a user)",
                               f"domain {domain_id}, {space.get('Status')}"))
-        for app in _pages(sagemaker, "list_apps", "Apps", DomainIdEquals=domain_id):
+        for app in all_pages(sagemaker, "list_apps", "Apps", DomainIdEquals=domain_id):
             if app["Status"] in GONE_APP_STATES:
                 continue
             owner = app.get("UserProfileName") or f"space {app.get('SpaceName')}"
@@ -416,7 +416,7 @@ def _on_behalf(env: EnvironmentFile, accounts: Accounts) -> list[Item]:
     for fs in home_file_systems(studio, env.environment.name, vpcs, owners):
         tags = _tags(fs.get("Tags"))
         domain = tags.get(SAGEMAKER_TAG, "").rsplit("/", 1)[-1]
-        targets = _pages(efs, "describe_mount_targets", "MountTargets", FileSystemId=fs["FileSystemId"])
+        targets = all_pages(efs, "describe_mount_targets", "MountTargets", FileSystemId=fs["FileSystemId"])
         size = int(fs.get("SizeInBytes", {}).get("Value", 0))
         retained = domain not in ids
         items.append(Item(me, RETAINED if retained else ON_BEHALF, "home EFS", fs["FileSystemId"], "SageMaker",

@@ -102,11 +102,11 @@ def wait_until(what: str, done: Callable[[], bool], log: Log, timeout: float = W
         time.sleep(POLL_SECONDS)
 
 
-def _code(exc: botocore.exceptions.ClientError) -> str:
+def error_code(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
-def _pages(client, operation: str, key: str, **kwargs) -> list[dict]:
+def all_pages(client, operation: str, key: str, **kwargs) -> list[dict]:
     if client.can_paginate(operation):
         return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page.get(key, [])]
     return getattr(client, operation)(**kwargs).get(key, [])
@@ -131,7 +131,7 @@ def nfs_groups(session: AccountSession, vpc_ids: list[str]) -> list[dict]:
     """The two NFS groups SageMaker makes for each domain in these VPCs (they outlive the domain)."""
     if not vpc_ids:
         return []
-    return _pages(session.client("ec2"), "describe_security_groups", "SecurityGroups", Filters=[
+    return all_pages(session.client("ec2"), "describe_security_groups", "SecurityGroups", Filters=[
         {"Name": "vpc-id", "Values": vpc_ids},
         {"Name": "group-name", "Values": [f"{p}*" for p in NFS_GROUP_PREFIXES]},
     ])
@@ -143,13 +143,13 @@ def home_file_systems(session: AccountSession, environment: str, vpc_ids: list[s
     EFS it keeps with the environment, so that it can be found once its domain and VPC are gone)."""
     efs = session.client("efs")
     found = []
-    for fs in _pages(efs, "describe_file_systems", "FileSystems"):
+    for fs in all_pages(efs, "describe_file_systems", "FileSystems"):
         tags = {t["Key"]: t["Value"] for t in fs.get("Tags", [])}
         owner = tags.get(SAGEMAKER_TAG, "")
         if any(owner.endswith(f":domain/{d}") for d in domain_ids_) or (owner and tags.get("environment") == environment):
             found.append(fs)
             continue
-        targets = _pages(efs, "describe_mount_targets", "MountTargets", FileSystemId=fs["FileSystemId"])
+        targets = all_pages(efs, "describe_mount_targets", "MountTargets", FileSystemId=fs["FileSystemId"])
         if owner and any(t.get("VpcId") in vpc_ids for t in targets):
             found.append(fs)
     return found
@@ -168,7 +168,7 @@ def launched_clusters(env: EnvironmentFile, accounts: Accounts) -> list[Launched
         session = accounts.emr(account)
         catalog, emr, cloudformation = (session.client(s) for s in ("servicecatalog", "emr", "cloudformation"))
         seen: set[str] = set()
-        for pp in _pages(catalog, "search_provisioned_products", "ProvisionedProducts",
+        for pp in all_pages(catalog, "search_provisioned_products", "ProvisionedProducts",
                          AccessLevelFilter={"Key": "Account", "Value": "self"}):
             if pp.get("ProductName") not in _product_names(env, account) or pp.get("Status") == "TERMINATED":
                 continue
@@ -184,7 +184,7 @@ def launched_clusters(env: EnvironmentFile, accounts: Accounts) -> list[Launched
                 state = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
             clusters.append(LaunchedCluster(account, cluster_id, state, pp["Id"], pp.get("Name")))
         subnets = set(_emr_subnet_ids(env, accounts, account))
-        for summary in _pages(emr, "list_clusters", "Clusters", ClusterStates=ACTIVE_CLUSTER_STATES):
+        for summary in all_pages(emr, "list_clusters", "Clusters", ClusterStates=ACTIVE_CLUSTER_STATES):
             if summary["Id"] in seen:
                 continue
             cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
@@ -213,7 +213,7 @@ def emr_groups(env: EnvironmentFile, accounts: Accounts, account: EmrAccount) ->
     if not vpcs:
         return []
     names = [naming.emr_security_group_name(env, account, kind) for kind in naming.EMR_SECURITY_GROUP_KINDS]
-    return _pages(accounts.emr(account).client("ec2"), "describe_security_groups", "SecurityGroups", Filters=[
+    return all_pages(accounts.emr(account).client("ec2"), "describe_security_groups", "SecurityGroups", Filters=[
         {"Name": "vpc-id", "Values": vpcs}, {"Name": "group-name", "Values": names}])
 
 
@@ -271,14 +271,14 @@ class Teardown:
                     catalog.terminate_provisioned_product(ProvisionedProductId=cluster.provisioned_product_id,
                                                           TerminateToken=uuid.uuid4().hex)
                 except botocore.exceptions.ClientError as exc:
-                    if _code(exc) != "ResourceNotFoundException":
+                    if error_code(exc) != "ResourceNotFoundException":
                         raise
 
                 def gone(pp_id: str = cluster.provisioned_product_id) -> bool:
                     try:
                         return catalog.describe_provisioned_product(Id=pp_id)["ProvisionedProductDetail"]["Status"] == "TERMINATED"
                     except botocore.exceptions.ClientError as exc:
-                        if _code(exc) == "ResourceNotFoundException":
+                        if error_code(exc) == "ResourceNotFoundException":
                             return True
                         raise
 
@@ -298,7 +298,7 @@ class Teardown:
         sagemaker = self.accounts.studio().client("sagemaker")
         for domain_id in domain_ids(self.env, self.accounts):
             def live_apps(domain_id: str = domain_id) -> list[dict]:
-                return [a for a in _pages(sagemaker, "list_apps", "Apps", DomainIdEquals=domain_id)
+                return [a for a in all_pages(sagemaker, "list_apps", "Apps", DomainIdEquals=domain_id)
                         if a["Status"] not in GONE_APP_STATES]
 
             for app in live_apps():
@@ -314,7 +314,7 @@ class Teardown:
             wait_until(f"the apps of domain {domain_id} to be deleted", lambda f=live_apps: not f(), self.log, self.timeout)
 
             def spaces(domain_id: str = domain_id) -> list[dict]:
-                return _pages(sagemaker, "list_spaces", "Spaces", DomainIdEquals=domain_id)
+                return all_pages(sagemaker, "list_spaces", "Spaces", DomainIdEquals=domain_id)
 
             for space in spaces():
                 if space.get("Status") != "Deleting":
@@ -324,7 +324,7 @@ class Teardown:
             wait_until(f"the spaces of domain {domain_id} to be deleted", lambda f=spaces: not f(), self.log, self.timeout)
 
             def profiles(domain_id: str = domain_id) -> list[dict]:
-                return _pages(sagemaker, "list_user_profiles", "UserProfiles", DomainIdEquals=domain_id)
+                return all_pages(sagemaker, "list_user_profiles", "UserProfiles", DomainIdEquals=domain_id)
 
             for profile in profiles():
                 if profile.get("Status") != "Deleting":
@@ -357,7 +357,7 @@ class Teardown:
                 try:
                     sagemaker.describe_domain(DomainId=d)
                 except botocore.exceptions.ClientError as exc:
-                    if _code(exc) in ("ResourceNotFound", "ResourceNotFoundException", "ValidationException"):
+                    if error_code(exc) in ("ResourceNotFound", "ResourceNotFoundException", "ValidationException"):
                         return True
                     raise
                 return False
@@ -374,14 +374,14 @@ class Teardown:
         efs = studio.client("efs")
         for fs in home_file_systems(studio, self.env.environment.name, vpcs, owners):
             fs_id = fs["FileSystemId"]
-            targets = _pages(efs, "describe_mount_targets", "MountTargets", FileSystemId=fs_id)
+            targets = all_pages(efs, "describe_mount_targets", "MountTargets", FileSystemId=fs_id)
             for target in targets:
                 if target.get("LifeCycleState") not in ("deleting", "deleted"):
                     self.log(f"[{naming.STUDIO_STACK}] deleting mount target {target['MountTargetId']} of {fs_id} "
                              f"in {target['SubnetId']}")
                     self._ignore_missing(lambda t=target: efs.delete_mount_target(MountTargetId=t["MountTargetId"]))
             wait_until(f"the mount targets of {fs_id} to be deleted",
-                       lambda f=fs_id: not _pages(efs, "describe_mount_targets", "MountTargets", FileSystemId=f),
+                       lambda f=fs_id: not all_pages(efs, "describe_mount_targets", "MountTargets", FileSystemId=f),
                        self.log, self.timeout)
             if delete:
                 self.log(f"[{naming.STUDIO_STACK}] deleting home EFS {fs_id}")
@@ -432,7 +432,7 @@ class Teardown:
         try:
             call()
         except botocore.exceptions.ClientError as exc:
-            code = _code(exc)
+            code = error_code(exc)
             if code.endswith("NotFound") or code.endswith("NotFoundException") or code in (
                     "ResourceNotFound", "InvalidPermission.NotFound", "InvalidGroup.NotFound", "FileSystemNotFound",
                     "MountTargetNotFound"):
