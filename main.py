@@ -232,6 +232,56 @@ def verify(
 
 
 @app.command()
+def graph(
+    env: EnvOption,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="mermaid: a flowchart for markdown (a subgraph per account); svg: a "
+                     "picture for docs, Graphviz run as WebAssembly (@viz-js/viz); dot: the Graphviz source."),
+    ] = "mermaid",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: print). A .md file gets a "
+                                  "```mermaid block.")
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live/--no-live", help="Read the live APIs when the environment is deployed (target aws, "
+                           "or its emulator is running); --no-live draws envs/ENV.yaml alone, without credentials.")
+    ] = True,
+) -> None:
+    """Draw the environment's topology: the Studio account and each EMR account with their VPCs
+    (CIDR, private subnets), the peering connections with their state, the routes both ways
+    (Studio subnets to each EMR CIDR, EMR back to the Studio CIDR, through the peering), the SG
+    rule that admits the Studio SG to the EMR primary SG on `promoted.studio_to_emr_ports`, and
+    the role Studio's execution role assumes in each EMR account.
+
+    From envs/ENV.yaml alone everything is *planned*. When the environment is deployed, the live
+    APIs add each peering's id and state (active, pending-acceptance, ...), whether each side's
+    route tables hold the route, the ports actually admitted and whether the role trusts the
+    execution role; what is missing is drawn dashed and says so. An EMR account that is the
+    Studio account (single-account layout) has no peering, routes or role: its SG sits in the
+    Studio VPC. `plan`'s review embeds the same picture with the edges its plans change marked.
+
+    Example: python main.py graph --env prod --format svg -o docs/prod.svg
+    """
+    from orchestration.graph import FORMATS
+    from orchestration.graph import graph as draw
+
+    if fmt not in FORMATS:
+        typer.secho(f"error: --format {fmt!r}: one of {', '.join(FORMATS)}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    drawing = _call(lambda: draw(env, fmt, use_live=live))
+    text = drawing.text
+    if output:
+        if fmt == "mermaid" and output.suffix.lower() == ".md":
+            text = f"```mermaid\n{text}```\n"
+        output.write_text(text)
+        typer.echo(f"wrote {output} ({fmt}), drawn from {drawing.source}", err=True)
+    else:
+        typer.echo(text, nl=False)
+        typer.echo(f"drawn from {drawing.source}", err=True)
+
+
+@app.command()
 def inventory(
     env: EnvOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,

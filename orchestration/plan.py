@@ -16,6 +16,7 @@ from . import emulator as emulator_control
 from . import inventory
 from .accounts import Accounts
 from .deploy import terraform_concurrency, waves
+from .graph import review_topology
 from .kubernetes import foreign_oidc_provider
 from .lock import EnvironmentLock
 from .policy import checkov, cfn_lint, iam_lint
@@ -108,6 +109,7 @@ def _plan(env: EnvironmentFile, running: emulator_control.Emulator | None, works
         if entry.plan is not None:
             findings += checkov(result, entry.stack, entry.plan)
     review = Review(env.environment.name, plans, found_risks, findings)
+    review.topology = review_topology(env, plans)
     try:
         review.outside = inventory.build(env, accounts, result).outside_terraform()
     except StudioEmrError as exc:

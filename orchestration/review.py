@@ -18,6 +18,8 @@ EXIT_RISKY = 3
 
 PEERING_TYPES = {"aws_vpc_peering_connection", "aws_vpc_peering_connection_accepter", "aws_vpc_peering_connection_options"}
 HOME_TYPES = {"aws_sagemaker_domain", "aws_sagemaker_user_profile"}
+TOPOLOGY_LEGEND = ("Accounts, VPCs, peerings, routes, the SG rule admitting Studio and the roles Studio assumes. "
+                   "Red dashed: to be removed · green: new · orange: to change · grey dotted: not planned yet.")
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,9 @@ class Review:
     # retained, orphans; None when not read (no section), with a line saying why when it failed.
     outside: list | None = None
     outside_note: str = ""
+    # The topology as a Mermaid flowchart, changed edges marked (orchestration/graph.py:
+    # review_topology); None: no section.
+    topology: str | None = None
 
     @property
     def failed(self) -> list[StackPlan]:
@@ -254,6 +259,8 @@ class Review:
             lines += ["### ⚠️ Risky changes", ""]
             lines += [f"- **{r.stack}** `{r.address}`: {r.reason}" for r in self.risks]
             lines.append("")
+        if self.topology:
+            lines += ["### Topology", "", TOPOLOGY_LEGEND, "", "```mermaid", self.topology.rstrip("\n"), "```", ""]
         for number, plan in enumerate(self.plans, 1):
             lines.append(f"### {number}. `{plan.stack}` (account {plan.account_id}, {plan.region})")
             lines.append("")

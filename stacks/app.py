@@ -87,7 +87,7 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
         StudioAccountProps(
             account=account_props(naming.STUDIO_STACK, studio),
             name=name,
-            network=_network_props(f"{name}-studio", studio.region, studio.network),
+            network=_network_props(naming.studio_name(env), studio.region, studio.network),
             execution_role_name=naming.execution_role_name(env),
             discovery_role_arns=naming.discovery_role_arns(env),
             runtime_role_arns=tuple(naming.runtime_role_arns(env)),

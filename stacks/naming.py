@@ -18,6 +18,11 @@ def prefix(env: EnvironmentFile) -> str:
     return f"{env.environment.resource_prefix}-{env.environment.name}"
 
 
+def studio_name(env: EnvironmentFile) -> str:
+    """The Name of the Studio VPC this project creates and of the Studio security group."""
+    return f"{prefix(env)}-studio"
+
+
 def emr_name(env: EnvironmentFile, account: EmrAccount) -> str:
     """Prefix of an EMR account's resource names (bucket, portfolio, product, security group)."""
     return prefix(env) if account.name is None else f"{prefix(env)}-{account.name}"
