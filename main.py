@@ -8,6 +8,7 @@ failed. `plan` also tells CI apart no changes (0), changes (2) and risky changes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -134,6 +135,19 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
+@contextlib.contextmanager
+def _progress_display():
+    """On a terminal, a live bar per stack (resources done of the total, time elapsed); in CI,
+    plain lines with no control characters. Yields (log, on_progress) for deploy and destroy."""
+    if not sys.stdout.isatty():
+        yield typer.echo, None
+        return
+    from orchestration.progress import LiveProgress
+
+    with LiveProgress() as display:
+        yield display.log, display.update
+
+
 def _approve(env: str, question: str, type_name: bool, yes: bool) -> None:
     """Ask before changing accounts, as Terraform and the CDK CLI do: a yes, or for what cannot
     be undone the environment's name typed back. ``--yes`` answers for CI; without a terminal
@@ -198,7 +212,8 @@ def deploy(
         if review.with_changes or any(p.waiting_on for p in review.plans):
             risky = f" {len(review.risks)} of them are risky." if review.risks else ""
             _approve(env, f"Apply the changes above to {env}?{risky}", type_name=bool(review.risks), yes=yes)
-    report = _call(lambda: run_deploy(env, stacks, refresh=refresh, log=typer.echo))
+    with _progress_display() as (log, on_progress):
+        report = _call(lambda: run_deploy(env, stacks, refresh=refresh, log=log, on_progress=on_progress))
     verdict = "deployed" if report.changed else "no changes: everything was already deployed"
     typer.secho(f"{env}: {verdict} ({len(report.outcomes)} stacks, {report.seconds:.0f} s)", fg=typer.colors.GREEN)
     typer.echo(f"next: python main.py verify --env {env}")
@@ -420,7 +435,8 @@ def destroy(
                     "--terminate-clusters", err=True, fg=typer.colors.RED)
         raise typer.Exit(1)
     _approve(env, f"Destroy environment {env}? This cannot be undone.", type_name=True, yes=yes)
-    report = _call(lambda: run_destroy(env, log=typer.echo, terminate_clusters=terminate_clusters))
+    with _progress_display() as (log, on_progress):
+        report = _call(lambda: run_destroy(env, log=log, terminate_clusters=terminate_clusters, on_progress=on_progress))
     removed = sum(o.summary.remove for o in report.outcomes)
     outside = len(report.teardown.deleted) + len(report.teardown.terminated_clusters) if report.teardown else 0
     typer.secho(f"{env}: destroyed {removed} resources in {len(report.outcomes)} stacks and {outside} outside Terraform "

@@ -27,6 +27,7 @@ from . import adoption, handshake, kubernetes
 from .accounts import Accounts
 from .domain_subnets import sync_domain_subnets
 from .lock import EnvironmentLock
+from .progress import ProgressHook, label
 from .synth import SynthResult, Workspace, synth_env
 from .teardown import Teardown, TeardownError, TeardownReport
 from .terraform import ChangeSummary, Progress, Terraform
@@ -105,7 +106,8 @@ def waves(dependencies: dict[str, list[str]], selected: list[str] | None = None)
 class _Run:
     """One deploy or destroy of one environment."""
 
-    def __init__(self, env: EnvironmentFile, workspace: Workspace, log: Log, action: str, refresh: bool = True):
+    def __init__(self, env: EnvironmentFile, workspace: Workspace, log: Log, action: str, refresh: bool = True,
+                 on_progress: ProgressHook | None = None):
         # Stacks of one wave log from several threads: one line at a time, never interleaved.
         lock = threading.Lock()
         write = log
@@ -117,6 +119,7 @@ class _Run:
         log = serialized
         self.env = env
         self.refresh = refresh
+        self.on_progress = on_progress
         self.changed_stacks: set[str] = set()
         self.workspace = workspace
         self.log = log
@@ -169,6 +172,8 @@ class _Run:
         verb = "destroying" if destroy else "applying"
         self.log(f"[{stack}] {verb} with the credentials of account {self.result.account_of(stack)}")
         recorded.unlink(missing_ok=True)
+        if self.on_progress is not None:
+            self.on_progress(stack, 0, 0, [])  # the stack's bar starts, and its clock, before its first resource
         _, summary = terraform.apply(destroy=destroy, on_progress=self._progress_printer())
         if not summary.is_empty:
             self.changed_stacks.add(stack)
@@ -180,14 +185,20 @@ class _Run:
         return outcome
 
     def _progress_printer(self):
+        """Resources done out of the total, and what runs, named as a person knows them: to the
+        live display when there is one, else as a plain line each time a resource finishes."""
         last = {"done": -1}
 
         def show(progress: Progress) -> None:
             if progress.done != last["done"] and progress.total:
                 last["done"] = progress.done
-                running = ", ".join(sorted(progress.running)[:2])
-                more = f" +{len(progress.running) - 2}" if len(progress.running) > 2 else ""
-                now = f"; running {running}{more}" if running else ""
+                stack_json = self.result.stack_json(progress.stack)
+                running = sorted(label(stack_json, address) for address in progress.running)
+                if self.on_progress is not None:
+                    self.on_progress(progress.stack, progress.done, progress.total, running)
+                    return
+                more = f" +{len(running) - 2}" if len(running) > 2 else ""
+                now = f"; running {', '.join(running[:2])}{more}" if running else ""
                 self.log(f"[{progress.stack}] {progress.done}/{progress.total}{now}")
 
         return show
@@ -222,13 +233,14 @@ def deploy(
     workspace: Workspace = Workspace(),
     log: Log = print,
     envs_dir: Path = ENVS_DIR,
+    on_progress: ProgressHook | None = None,
 ) -> RunReport:
     """Apply the environment. Stacks unchanged since their last successful apply are skipped
     unless ``refresh``, which re-plans every stack against the live resources (drift)."""
     env = load_env(env_name, envs_dir)
     start = time.monotonic()
     with EnvironmentLock(workspace.state_root, env_name, "deploy"):
-        run = _Run(env, workspace, log, "deploy", refresh=refresh)
+        run = _Run(env, workspace, log, "deploy", refresh=refresh, on_progress=on_progress)
         run.accounts.preflight()
         plan = waves(run.result.dependencies, stacks)
         run.log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan)
@@ -253,7 +265,7 @@ def deploy(
 
 
 def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print, envs_dir: Path = ENVS_DIR,
-            terminate_clusters: bool = False) -> RunReport:
+            terminate_clusters: bool = False, on_progress: ProgressHook | None = None) -> RunReport:
     """Remove what AWS and users made outside Terraform, in the order AWS needs
     (orchestration/teardown.py), then destroy every stack in reverse dependency order.
 
@@ -262,7 +274,7 @@ def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print,
     env = load_env(env_name, envs_dir)
     start = time.monotonic()
     with EnvironmentLock(workspace.state_root, env_name, "destroy"):
-        run = _Run(env, workspace, log, "destroy")
+        run = _Run(env, workspace, log, "destroy", on_progress=on_progress)
         run.accounts.preflight()
         teardown = Teardown(env, run.accounts, run.log, terminate_clusters=terminate_clusters)
         teardown.check_clusters()

@@ -145,3 +145,17 @@ def test_a_rejected_peering_request_stops_the_handshake(emulator):
     emr_ec2.reject_vpc_peering_connection(VpcPeeringConnectionId=pcx)
     with pytest.raises(PeeringError, match=f"peering {pcx} to EMR account 222222222222 is rejected"):
         wait_for(env, accounts, {"active"}, 10, log=lambda line: None)
+
+
+def test_resources_are_named_as_a_person_knows_them(synthesized):
+    from orchestration.progress import label
+
+    local = synthesized("local")
+    studio = local.stack_json("studio-account")
+    domain = next(f"aws_sagemaker_domain.{k}" for k in studio["resource"]["aws_sagemaker_domain"])
+    assert label(studio, domain) == "studio domain studio-local"
+    peering = local.stack_json("studio-account-peering")
+    address = next(f"aws_vpc_peering_connection.{k}" for k in peering["resource"]["aws_vpc_peering_connection"])
+    assert label(peering, address) == "peering to 222222222222"
+    subnet = next(f"aws_subnet.{k}" for k in studio["resource"]["aws_subnet"] if "10-0-20-0" in k)
+    assert label(studio, subnet) == "subnet studio-emr-local-studio-private-us-east-1a"
