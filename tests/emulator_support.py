@@ -114,3 +114,44 @@ def _check(shape, value, where: str) -> None:
             _check(shape.value, item, f"{where}.{key}")
     elif getattr(shape, "enum", None):
         assert value in shape.enum, f"{where}: {value!r} not one of {shape.enum}"
+
+
+# --- environments deployed by the tests ---------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_local_variant(directory: Path, name: str, change=None) -> None:
+    """envs/local.yaml under another name and domain, written to ``directory``. Its EKS section is
+    left out: that cluster is a platform team's, stood up apart (`emulator eks-cluster`), and the
+    jobs' bucket names are global. ``change(data)`` edits the rest in place."""
+    import yaml
+
+    from config import ENVS_DIR
+
+    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    data["environment"]["name"] = name
+    data["environment"]["domain"]["name"] = f"studio-{name}"
+    data["environment"].pop("kubernetes", None)
+    data["promoted"].pop("kubernetes", None)
+    if change is not None:
+        change(data)
+    (directory / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def start_deploy(name: str, workspace, envs_dir: Path | None = None, *, refresh: bool = False, preamble: str = ""):
+    """A deploy in its own process and session (so that a test can interrupt or kill it), printing
+    each log line as it comes."""
+    import os
+    import subprocess
+    import sys
+
+    envs = f", envs_dir=Path({str(envs_dir)!r})" if envs_dir else ""
+    code = (
+        f"{preamble}import sys; from pathlib import Path; sys.path.insert(0, {str(ROOT)!r});"
+        "from orchestration.deploy import deploy; from orchestration.synth import Workspace;"
+        f"deploy({name!r}, refresh={refresh!r}, workspace=Workspace(Path({str(workspace.out_root)!r}), "
+        f"Path({str(workspace.state_root)!r})){envs}, log=lambda l: print(l, flush=True))"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -7,39 +7,31 @@ share one emulator, which plays AWS for both."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from config import ENVS_DIR, StudioEmrError
+from config import StudioEmrError
 from orchestration import emulator as emulator_control
 from orchestration.deploy import deploy
 from orchestration.synth import Workspace
 from orchestration.verify import verify
+from tests.emulator_support import start_deploy, write_local_variant
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]
-ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "studio-emr-tfstate-shared"
 
 
 def write_env(directory: Path, name: str, emr_account_id: str) -> None:
-    """envs/local.yaml with S3 state and its lockfile, under another name, with its own EMR account
-    (EMR_DefaultRole and EMR_EC2_DefaultRole have one name per account)."""
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
-    settings = data["environment"]
-    settings["name"] = name
-    settings["domain"]["name"] = f"studio-{name}"
-    settings["state"] = {"backend": "s3", "bucket": BUCKET, "region": "us-east-1", "key_prefix": f"studio-emr/{name}",
-                         "use_lockfile": True}
-    settings["emr_accounts"][0]["account_id"] = emr_account_id
-    settings.pop("kubernetes", None)
-    data["promoted"].pop("kubernetes", None)
-    (directory / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    """local with S3 state and its lockfile, and its own EMR account (EMR_DefaultRole and
+    EMR_EC2_DefaultRole have one name per account)."""
+    def shared_state(data: dict) -> None:
+        data["environment"]["state"] = {"backend": "s3", "bucket": BUCKET, "region": "us-east-1",
+                                        "key_prefix": f"studio-emr/{name}", "use_lockfile": True}
+        data["environment"]["emr_accounts"][0]["account_id"] = emr_account_id
+
+    write_local_variant(directory, name, shared_state)
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +55,6 @@ def runners(tmp_path_factory):
     yield first, second
     emulator_control.record_path(second.state_root).unlink(missing_ok=True)
     emulator_control.stop(first.state_root)
-
-
-def start_deploy(name: str, workspace: Workspace, envs_dir: Path) -> subprocess.Popen:
-    code = (
-        "import sys; from pathlib import Path; sys.path.insert(0, %r);"
-        "from orchestration.deploy import deploy; from orchestration.synth import Workspace;"
-        "deploy(%r, workspace=Workspace(Path(%r), Path(%r)), envs_dir=Path(%r), log=lambda l: print(l, flush=True))"
-    ) % (str(ROOT), name, str(workspace.out_root), str(workspace.state_root), str(envs_dir))
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def test_a_second_runner_is_refused_by_the_state_lock_and_told_who_holds_it(runners, envs_dir):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from orchestration.review import EXIT_NO_CHANGES
 from orchestration.synth import Workspace, synth, synth_env
 from orchestration.terraform import Terraform
 from orchestration.verify import verify
+from tests.emulator_support import start_deploy
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator]
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,14 +161,8 @@ def test_interrupted_deploy_converges_on_the_next(deployed, workspace):
     sagemaker.delete_user_profile(DomainId=domain_id, UserProfileName="data-scientist-1")
     # Python keeps SIGINT ignored when its parent ignored it (a background job of a
     # non-interactive shell, as CI may be); restore what an interactive user's Ctrl-C meets.
-    code = (
-        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler);"
-        "import sys; from pathlib import Path; sys.path.insert(0, %r);"
-        "from orchestration.deploy import deploy; from orchestration.synth import Workspace, synth, synth_env;"
-        "deploy('local', refresh=True, workspace=Workspace(Path(%r), Path(%r)), log=lambda l: print(l, flush=True))"
-    ) % (str(ROOT), str(workspace.out_root), str(workspace.state_root))
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                               start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = start_deploy(ENV, workspace, refresh=True,
+                           preamble="import signal; signal.signal(signal.SIGINT, signal.default_int_handler);")
     seen, interrupted = [], False
     for line in process.stdout:
         seen.append(line)

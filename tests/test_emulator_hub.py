@@ -7,15 +7,15 @@ account: the handshake matches a connection by its tags, accepter owner and acce
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from config import ENVS_DIR, load_env
+from config import load_env
 from orchestration import emulator as emulator_control
 from orchestration.accounts import Accounts
 from orchestration.deploy import deploy, destroy
 from orchestration.handshake import live_connections
 from orchestration.synth import Workspace
 from orchestration.verify import verify
+from tests.emulator_support import write_local_variant
 from tests.test_emulator_deploy import inventory
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(1800)]
@@ -26,17 +26,9 @@ SPOKE = {"name": "analytics", "account_id": "333333333333", "region": "us-east-1
 
 @pytest.fixture(scope="module")
 def envs_dir(tmp_path_factory):
-    """envs/local.yaml with a second EMR account. Its EKS section is left out: that cluster is a
-    platform team's, stood up separately on the emulator (`emulator eks-cluster`), and IRSA is not
-    what a hub changes."""
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
-    data["environment"]["name"] = ENV
-    data["environment"]["domain"]["name"] = "studio-hub"
-    data["environment"]["emr_accounts"].append(SPOKE)
-    data["environment"].pop("kubernetes", None)
-    data["promoted"].pop("kubernetes", None)
+    """envs/local.yaml with a second EMR account (IRSA is not what a hub changes)."""
     directory = tmp_path_factory.mktemp("envs")
-    (directory / f"{ENV}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    write_local_variant(directory, ENV, lambda data: data["environment"]["emr_accounts"].append(SPOKE))
     return directory
 
 

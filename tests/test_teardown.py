@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from config import ENVS_DIR, load_env
+from config import load_env
 from orchestration import emulator as emulator_control
 from orchestration.accounts import Accounts
 from orchestration.deploy import deploy, destroy
@@ -25,9 +22,9 @@ from orchestration.journey import _Journey
 from orchestration.synth import Workspace
 from orchestration.teardown import ClustersRunning, Teardown
 from orchestration.verify import verify
+from tests.emulator_support import start_deploy, write_local_variant
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]
-ROOT = Path(__file__).resolve().parent.parent
 STEP_NAMES = [name for name, _ in Teardown(None, None, print).steps]  # type: ignore[arg-type]
 
 
@@ -36,15 +33,10 @@ class Interrupted(Exception):
 
 
 def write_env(directory: Path, name: str, retention: str) -> None:
-    """envs/local.yaml under another name, domain and retention. Its EKS section is left out: IRSA
-    is not what teardown changes, and the job buckets' names are global."""
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
-    data["environment"]["name"] = name
-    data["environment"]["domain"]["name"] = f"studio-{name}"
-    data["environment"].pop("kubernetes", None)
-    data["promoted"].pop("kubernetes", None)
-    data["promoted"]["home_efs_retention"] = retention
-    (directory / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    def retain(data: dict) -> None:
+        data["promoted"]["home_efs_retention"] = retention
+
+    write_local_variant(directory, name, retain)
 
 
 @pytest.fixture(scope="module")
@@ -203,13 +195,7 @@ def test_retain_keeps_only_the_home_efs_and_says_how_to_delete_it(workspace, env
 
 def test_what_an_apply_killed_with_sigkill_created_is_found_then_adopted_not_duplicated(workspace, envs_dir):
     name = "killed"
-    code = (
-        "import sys; from pathlib import Path; sys.path.insert(0, %r);"
-        "from orchestration.deploy import deploy; from orchestration.synth import Workspace;"
-        "deploy(%r, workspace=Workspace(Path(%r), Path(%r)), envs_dir=Path(%r), log=lambda l: print(l, flush=True))"
-    ) % (str(ROOT), name, str(workspace.out_root), str(workspace.state_root), str(envs_dir))
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                               start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = start_deploy(name, workspace, envs_dir)
     seen, killed = [], False
     for line in process.stdout:
         seen.append(line)
