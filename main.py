@@ -429,8 +429,9 @@ def destroy(
 
     preview = _call(lambda: destroy_preview(env))
     typer.echo(preview.render())
-    if preview.clusters and not terminate_clusters:
-        typer.secho(f"error: destroy {env}: {len(preview.clusters)} EMR cluster(s) launched for this environment still "
+    running = [c for c in preview.clusters if c.cluster_id]
+    if running and not terminate_clusters:
+        typer.secho(f"error: destroy {env}: {len(running)} EMR cluster(s) launched for this environment still "
                     f"exist; nothing was deleted. Terminate them, or run: python main.py destroy --env {env} "
                     "--terminate-clusters", err=True, fg=typer.colors.RED)
         raise typer.Exit(1)

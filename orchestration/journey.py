@@ -274,6 +274,15 @@ class _Journey:
         except botocore.exceptions.ClientError as exc:
             return f"ProvisionProduct refused: {_client_error(exc)}"
         detail = self._wait_for_record(catalog, record["RecordId"], timeout)
+        # A failed launch leaves its provisioned product behind in ERROR, on AWS too: terminate it,
+        # so that the journey leaves nothing.
+        pp_id = record.get("ProvisionedProductId") or detail.get("ProvisionedProductId")
+        if pp_id:
+            try:
+                terminated = catalog.terminate_provisioned_product(ProvisionedProductId=pp_id, TerminateToken=uuid.uuid4().hex)
+                self._wait_for_record(catalog, terminated["RecordDetail"]["RecordId"], timeout)
+            except botocore.exceptions.ClientError:
+                pass  # what is left is listed by `inventory` and terminated by `destroy`
         if detail["Status"] == "FAILED":
             return f"record {record['RecordId']} FAILED: {detail.get('RecordErrors')}"
         return None

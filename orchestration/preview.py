@@ -51,7 +51,10 @@ def destroy_preview(env_name: str, workspace: Workspace = Workspace()) -> Loss:
         accounts.preflight()
         loss.clusters = launched_clusters(env, accounts)
         for cluster in loss.clusters:
-            loss.lost.append(f"EMR cluster {cluster.describe()} (only with --terminate-clusters)")
+            if cluster.cluster_id:
+                loss.lost.append(f"EMR cluster {cluster.describe()} (only with --terminate-clusters)")
+            else:
+                loss.lost.append(f"provisioned product with no cluster: {cluster.describe()}")
         sagemaker = accounts.studio().client("sagemaker")
         domain_id = find_domain_id(env, accounts)
         if domain_id is not None:

@@ -247,9 +247,12 @@ class Teardown:
         return self.report
 
     def check_clusters(self) -> list[LaunchedCluster]:
-        """The running clusters; raises ClustersRunning unless told to terminate them."""
+        """What to terminate: provisioned products with no cluster (a failed launch leaves one in
+        ERROR) always; running clusters only when told to (raises ClustersRunning otherwise)."""
         clusters = launched_clusters(self.env, self.accounts)
-        if clusters and not self.terminate:
+        running = [c for c in clusters if c.cluster_id]
+        if running and not self.terminate:
+            clusters = running
             listed = "\n".join(f"  - {c.describe()}" for c in clusters)
             raise ClustersRunning(
                 f"destroy {self.env.environment.name}: {len(clusters)} EMR cluster(s) launched for this environment "

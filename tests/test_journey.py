@@ -70,6 +70,10 @@ def test_the_whole_journey_passes_every_step(deployed, workspace):
     cleanup = next(s for s in report.steps if s.name.startswith("clean up"))
     assert "TERMINATED" in cleanup.evidence and ("DELETE_COMPLETE" in cleanup.evidence or "gone" in cleanup.evidence)
     assert json.loads(report.to_json())["ok"] is True
+    # The refused launch and the launched cluster are both cleaned up: no provisioned product is left.
+    catalog = emr_admin(deployed).client("servicecatalog")
+    left = catalog.search_provisioned_products(AccessLevelFilter={"Key": "Account", "Value": "self"})["ProvisionedProducts"]
+    assert left == [], left
 
 
 def emr_admin(deployed):

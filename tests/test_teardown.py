@@ -179,7 +179,22 @@ def test_retain_keeps_only_the_home_efs_and_says_how_to_delete_it(workspace, env
     session = accounts(name, workspace, envs_dir)
     sagemaker = session.studio().client("sagemaker")
     domain = sagemaker.describe_domain(DomainId=sagemaker.list_domains()["Domains"][0]["DomainId"])
+    # A launch CloudFormation refused leaves a provisioned product in ERROR, with no cluster: it does
+    # not hold destroy up, and destroy terminates it.
+    env = load_env(name, envs_dir)
+    journey = _Journey(env, session, env.environment.domain.user_profiles[0], log=lambda line: None)
+    journey.become_data_scientist()
+    account = env.environment.emr_accounts[0]
+    catalog = journey.client(journey.emr_session(account, journey.discover()), "servicecatalog")
+    product = journey.find_template(account, journey.emr_session(account, journey.discover()))
+    path = catalog.list_launch_paths(ProductId=product["ProductId"])["LaunchPathSummaries"][0]["Id"]
+    artifact = catalog.describe_product(Id=product["ProductId"])["ProvisioningArtifacts"][-1]["Id"]
+    record = catalog.provision_product(ProductId=product["ProductId"], ProvisioningArtifactId=artifact, PathId=path,
+                                       ProvisionedProductName="refused", ProvisionToken="refused-1",
+                                       ProvisioningParameters=[{"Key": "InstanceType", "Value": "x1e.32xlarge"}])
+    assert journey._wait_for_record(catalog, record["RecordDetail"]["RecordId"], 60)["Status"] == "FAILED"
     report = destroy(name, workspace=workspace, log=lambda line: None, envs_dir=envs_dir)
+    assert report.teardown.terminated_clusters == [record["RecordDetail"]["ProvisionedProductId"]]
     [retained] = report.teardown.retained
     assert retained.file_system_id == domain["HomeEfsFileSystemId"]
     assert f"aws efs delete-file-system --file-system-id {retained.file_system_id}" in retained.command
