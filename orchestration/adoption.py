@@ -22,7 +22,7 @@ from config import EnvironmentFile, StudioEmrError
 from stacks import naming
 
 from .accounts import AccountSession, Accounts
-from .inventory import TAGGED_LISTERS, Tagged, named_unrecorded
+from .inventory import TAGGED_LISTERS, Tagged, identifiers_of, named_unrecorded
 from .synth import SynthResult
 from .terraform import Terraform
 
@@ -95,7 +95,7 @@ def match(orphan: Tagged, configuration: dict, in_state: set[str], ids: dict[str
 
 def stack_orphans(session: AccountSession, env: EnvironmentFile, stack: str, configuration: dict, state: list[dict]) -> list[Tagged]:
     """What exists for ``stack`` outside its state: tagged for it, or bearing a unique name it gives."""
-    identifiers = {v for r in state for v in r["values"].values() if isinstance(v, str) and v}
+    identifiers = identifiers_of(state)
     tagged = [t for lister in TAGGED_LISTERS for t in lister(session, env.environment.name) if t.tags.get("stack") == stack]
     named = named_unrecorded(session, env.environment.name, naming.prefix(env), stack, configuration, {r["address"] for r in state})
     seen = {(t.kind, t.id) for t in tagged}

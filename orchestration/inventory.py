@@ -33,7 +33,7 @@ from . import emulator as emulator_control
 from . import kubernetes
 from .accounts import AccountSession, Accounts
 from .synth import SynthResult, Workspace, synth_env
-from .teardown import (GONE_APP_STATES, SAGEMAKER_TAG, all_pages, error_code, home_file_systems, launched_clusters, nfs_groups,
+from .teardown import (GONE_APP_STATES, SAGEMAKER_TAG, all_pages, error_code, home_owners, home_file_systems, launched_clusters, nfs_groups,
                        studio_vpc_ids)
 from .studio_apps import domain_ids
 from .terraform import Terraform
@@ -100,11 +100,6 @@ class Inventory:
 # --- state ------------------------------------------------------------------------------------------
 
 
-def stack_account(result: SynthResult, stack: str) -> str:
-    provider = result.stack_json(stack)["provider"]["aws"][0]
-    return provider["allowed_account_ids"][0]
-
-
 def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], dict[str, set[str]]]:
     """Every managed resource of every stack's state, and per account the identifiers they carry
     (ids, ARNs, names), which a live resource must match to count as in state."""
@@ -120,17 +115,22 @@ def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], di
     with ThreadPoolExecutor(max_workers=4) as pool:
         states = dict(zip(result.stacks, pool.map(read, result.stacks)))
     for stack, resources in states.items():
-        account = stack_account(result, stack)
+        account = result.account_of(stack)
         for resource in resources:
             values = resource["values"]
-            identifiers = {v for v in values.values() if isinstance(v, str) and v}
-            known.setdefault(account, set()).update(identifiers)
+            known.setdefault(account, set()).update(identifiers_of([resource]))
             items.append(Item(account, STATE, resource["type"], values.get("id") or resource["address"], stack,
                               resource["address"]))
     return items, known
 
 
 # --- live, tagged for the environment ------------------------------------------------------------------
+
+
+def identifiers_of(state: list[dict]) -> set[str]:
+    """What resources in state are known by (ids, ARNs, names): a live resource carrying one of
+    these is in state."""
+    return {v for r in state for v in r["values"].values() if isinstance(v, str) and v}
 
 
 @dataclass
@@ -409,7 +409,7 @@ def _on_behalf(env: EnvironmentFile, accounts: Accounts) -> list[Item]:
                               f"{owner}, {app['Status']}"))
     vpcs = studio_vpc_ids(env, accounts)
     groups = nfs_groups(studio, vpcs)
-    owners = sorted({g["GroupName"].split("-nfs-", 1)[1] for g in groups} | set(ids))
+    owners = home_owners(groups, ids)
     for group in groups:
         items.append(Item(me, ON_BEHALF, "sagemaker NFS security group", group["GroupId"], "SageMaker", group["GroupName"]))
     efs = studio.client("efs")
@@ -457,7 +457,7 @@ def _build(env: EnvironmentFile, accounts: Accounts, result: SynthResult) -> Inv
             continue
         seen_accounts.add(session.account_id)
         in_state = known.get(session.account_id, set())
-        named = [tagged for stack in result.stacks if stack_account(result, stack) == session.account_id
+        named = [tagged for stack in result.stacks if result.account_of(stack) == session.account_id
                  for tagged in named_unrecorded(session, env.environment.name, naming.prefix(env), stack,
                                                 result.stack_json(stack), addresses[stack])]
         listed = [tagged for lister in TAGGED_LISTERS for tagged in lister(session, env.environment.name)]

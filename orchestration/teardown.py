@@ -137,6 +137,12 @@ def nfs_groups(session: AccountSession, vpc_ids: list[str]) -> list[dict]:
     ])
 
 
+def home_owners(groups: list[dict], live_domain_ids: list[str]) -> list[str]:
+    """The domains whose home EFS may still exist: those alive, and those whose NFS groups (named
+    after the domain id, and outliving it) remain."""
+    return sorted({g["GroupName"].split("-nfs-", 1)[1] for g in groups} | set(live_domain_ids))
+
+
 def home_file_systems(session: AccountSession, environment: str, vpc_ids: list[str], domain_ids_: list[str]) -> list[dict]:
     """Home EFS file systems of the environment's domains: tagged by SageMaker with one of their
     ARNs, mounted in one of the Studio VPCs, or retained by an earlier destroy (which tags a home
@@ -372,7 +378,7 @@ class Teardown:
         studio = self.accounts.studio()
         vpcs = studio_vpc_ids(self.env, self.accounts)
         groups = nfs_groups(studio, vpcs)
-        owners = sorted({g["GroupName"].split("-nfs-", 1)[1] for g in groups} | set(domain_ids(self.env, self.accounts)))
+        owners = home_owners(groups, domain_ids(self.env, self.accounts))
         delete = self.env.promoted.home_efs_retention is HomeEfsRetention.delete
         efs = studio.client("efs")
         for fs in home_file_systems(studio, self.env.environment.name, vpcs, owners):
