@@ -14,6 +14,7 @@ stops the apply with its name and the command that removes it.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import botocore.exceptions
@@ -23,6 +24,7 @@ from stacks import naming
 
 from .accounts import AccountSession, Accounts
 from .inventory import TAGGED_LISTERS, Tagged, identifiers_of, named_unrecorded
+from .teardown import all_pages, error_code
 from .synth import SynthResult
 from .terraform import Terraform
 
@@ -62,22 +64,45 @@ class OrphanError(StudioEmrError):
     """Resources tagged for a stack exist outside its state and cannot be adopted."""
 
 
-def _configured(resource: dict, key: str, ids: dict[str, str]) -> str | None:
-    """A configured value to compare, or None when the configuration does not state it: a
-    reference to another resource of the stack resolves to that resource's id in state."""
-    value = (resource.get("tags") or {}).get("Name") if key == "tags.Name" else resource.get(key)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(int(value))
-    if not isinstance(value, str):
-        return None
-    if value.startswith("${") and value.endswith(".id}") and value.count("${") == 1:
-        return ids.get(value[2:-4])
-    return value if "${" not in value else None
+REMOTE_OUTPUT = re.compile(r"^\$\{data\.terraform_remote_state\.cross-stack-reference-input-(?P<stack>[^.}]+)"
+                           r"\.outputs\.(?P<output>[^.}]+)\}$")
 
 
-def match(orphan: Tagged, configuration: dict, in_state: set[str], ids: dict[str, str] | None = None) -> list[str]:
-    """The addresses of the stack's resources (not in state) this live resource can be; ``ids``:
-    address -> id of what the state holds, to resolve references (a rule's group)."""
+class References:
+    """Resolves a configured value to what it is live: a reference to a resource of the stack to
+    that resource's id in state (``ids``: address -> id), a reference to an upstream stack's output
+    to the output's value in that stack's state (``upstream``: stack -> its outputs, read on first use)."""
+
+    def __init__(self, ids: dict[str, str] | None = None, upstream: Callable[[str], dict] | None = None):
+        self.ids = ids if ids is not None else {}
+        self.upstream = upstream
+        self._outputs: dict[str, dict] = {}
+
+    def resolve(self, value: object) -> str | None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(int(value))
+        if not isinstance(value, str):
+            return None
+        if value.startswith("${") and value.endswith(".id}") and value.count("${") == 1 and not value.startswith("${data."):
+            return self.ids.get(value[2:-4])
+        remote = REMOTE_OUTPUT.match(value)
+        if remote and self.upstream is not None:
+            if remote["stack"] not in self._outputs:
+                self._outputs[remote["stack"]] = self.upstream(remote["stack"])
+            found = self._outputs[remote["stack"]].get(remote["output"])
+            return found if isinstance(found, str) else None
+        return value if "${" not in value else None
+
+
+def _configured(resource: dict, key: str, references: References) -> str | None:
+    """A configured value to compare, or None when the configuration does not state it."""
+    return references.resolve((resource.get("tags") or {}).get("Name") if key == "tags.Name" else resource.get(key))
+
+
+def match(orphan: Tagged, configuration: dict, in_state: set[str], references: References | None = None) -> list[str]:
+    """The addresses of the stack's resources (not in state) this live resource can be;
+    ``references`` resolve what the configuration refers to (a rule's group)."""
+    references = references or References()
     keys = MATCH_KEYS.get(orphan.kind)
     if keys is None:
         return []
@@ -86,7 +111,7 @@ def match(orphan: Tagged, configuration: dict, in_state: set[str], ids: dict[str
         address = f"{orphan.kind}.{logical_id}"
         if address in in_state:
             continue
-        values = [(_configured(resource, key, ids or {}), orphan.attributes.get(key)) for key in keys]
+        values = [(_configured(resource, key, references), orphan.attributes.get(key)) for key in keys]
         if any(configured is not None for configured, _ in values) and all(
                 configured is None or configured == live for configured, live in values):
             found.append(address)
@@ -116,27 +141,101 @@ def _adopt(env: EnvironmentFile, accounts: Accounts, result: SynthResult, stack:
     session = accounts.session_of(account_id)
     state = terraform.state_resources()
     configuration = result.stack_json(stack)
-    orphans = stack_orphans(session, env, stack, configuration, state)
-    if not orphans:
-        return 0
     in_state = {r["address"] for r in state}
-    ids = {r["address"]: r["values"].get("id") for r in state if r["values"].get("id")}
+    references = References({r["address"]: r["values"].get("id") for r in state if r["values"].get("id")},
+                            lambda upstream: _outputs(Terraform(upstream, result.stack_dir(upstream), terraform.env)))
     stuck = []
     adopted = 0
+
+    def adopt_one(address: str, resource_id: str, kind: str, why: str) -> None:
+        nonlocal adopted
+        log(f"[{stack}] adopting {resource_id} ({kind}) as {address}: {why}, but its state does not hold it "
+            "(an interrupted apply)")
+        terraform.import_resource(address, resource_id)
+        in_state.add(address)
+        references.ids[address] = resource_id
+        adopted += 1
+
     # Groups before their rules, whose match needs the group's id.
+    orphans = stack_orphans(session, env, stack, configuration, state)
     for orphan in sorted(orphans, key=lambda o: o.kind.endswith("_rule")):
-        addresses = match(orphan, configuration, in_state, ids)
+        addresses = match(orphan, configuration, in_state, references)
         if len(addresses) != 1:
             why = "matches no resource of the stack" if not addresses else f"could be any of {', '.join(addresses)}"
             stuck.append(f"  - {orphan.kind} {orphan.id} ({why}); remove it with: {orphan.remove}")
             continue
-        log(f"[{stack}] adopting {orphan.id} ({orphan.kind}) as {addresses[0]}: it exists, tagged or named for this "
-            "stack, but its state does not hold it (an interrupted apply)")
-        terraform.import_resource(addresses[0], orphan.id)
-        in_state.add(addresses[0])
-        ids[addresses[0]] = orphan.id
-        adopted += 1
+        adopt_one(addresses[0], orphan.id, orphan.kind, "it exists, tagged or named for this stack")
     if stuck:
         raise OrphanError(f"[{stack}] resources tagged for this stack exist in account {account_id} outside its state, "
                           "and applying would duplicate them; nothing was applied to this stack:\n" + "\n".join(stuck))
+    # Then what has no tags and is known by its parent: found once the parents are in state.
+    for address, resource_id, kind in unrecorded_children(session, configuration, in_state, references):
+        adopt_one(address, resource_id, kind, "it exists where the stack puts it")
     return adopted
+
+
+# Resources with no tags of their own, created inside a parent, whose create AWS refuses once they
+# exist (CreateRoute: RouteAlreadyExists; AssociateRouteTable: Resource.AlreadyAssociated;
+# CreateConstraint: DuplicateResourceException, since the provider makes a new idempotency token
+# per attempt). Each is looked up in its parent, with the import id its Terraform type takes.
+def unrecorded_children(session: AccountSession, configuration: dict, in_state: set[str],
+                        references: References) -> list[tuple[str, str, str]]:
+    """(address, import id, type) of the stack's untagged resources that exist live but not in state."""
+    resources = configuration.get("resource", {})
+    found = []
+    ec2 = session.client("ec2")
+    tables: dict[str, dict | None] = {}
+
+    def table(table_id: str | None) -> dict | None:
+        if table_id and table_id not in tables:
+            try:
+                tables[table_id] = ec2.describe_route_tables(RouteTableIds=[table_id])["RouteTables"][0]
+            except botocore.exceptions.ClientError as exc:
+                if not error_code(exc).endswith("NotFound"):
+                    raise
+                tables[table_id] = None
+        return tables.get(table_id) if table_id else None
+
+    for kind, logical_id, resource in _unrecorded(resources, in_state, "aws_route"):
+        table_id = references.resolve(resource.get("route_table_id"))
+        destination = resource.get("destination_cidr_block")
+        live = table(table_id)
+        if live and any(r.get("DestinationCidrBlock") == destination and r.get("Origin") != "CreateRouteTable"
+                        for r in live.get("Routes", [])):
+            found.append((f"{kind}.{logical_id}", f"{table_id}_{destination}", kind))
+    for kind, logical_id, resource in _unrecorded(resources, in_state, "aws_route_table_association"):
+        table_id = references.resolve(resource.get("route_table_id"))
+        subnet_id = references.resolve(resource.get("subnet_id"))
+        live = table(table_id)
+        if live and subnet_id and any(a.get("SubnetId") == subnet_id for a in live.get("Associations", [])):
+            found.append((f"{kind}.{logical_id}", f"{subnet_id}/{table_id}", kind))
+    constraints = list(_unrecorded(resources, in_state, "aws_servicecatalog_constraint"))
+    if constraints:
+        catalog = session.client("servicecatalog")
+        for kind, logical_id, resource in constraints:
+            portfolio_id = references.resolve(resource.get("portfolio_id"))
+            product_id = references.resolve(resource.get("product_id"))
+            if not portfolio_id or not product_id:
+                continue
+            try:
+                live = all_pages(catalog, "list_constraints_for_portfolio", "ConstraintDetails",
+                                 PortfolioId=portfolio_id, ProductId=product_id)
+            except botocore.exceptions.ClientError as exc:
+                if error_code(exc) != "ResourceNotFoundException":
+                    raise
+                continue
+            same = [c["ConstraintId"] for c in live if c.get("Type") == resource.get("type")]
+            if len(same) == 1:
+                found.append((f"{kind}.{logical_id}", same[0], kind))
+    return found
+
+
+def _outputs(terraform: Terraform) -> dict:
+    terraform.ensure_init()
+    return terraform.outputs()
+
+
+def _unrecorded(resources: dict, in_state: set[str], kind: str):
+    for logical_id, resource in resources.get(kind, {}).items():
+        if f"{kind}.{logical_id}" not in in_state:
+            yield kind, logical_id, resource

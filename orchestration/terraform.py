@@ -151,6 +151,13 @@ class Terraform:
                                   "values": instance.get("attributes") or {}})
         return resources
 
+    def outputs(self) -> dict[str, object]:
+        """The stack's outputs, name -> value, as its state holds them (empty before the first apply)."""
+        result = self._run(["state", "pull"])
+        if result.returncode != 0:
+            raise TerraformError(self.stack, "state pull", [result.stderr.strip()])
+        return {name: output.get("value") for name, output in json.loads(result.stdout or "{}").get("outputs", {}).items()}
+
     def state_addresses(self) -> list[str]:
         """Addresses of the resources this stack's state holds (empty before the first apply)."""
         return [r["address"] for r in self.state_resources()]

@@ -238,3 +238,34 @@ def test_what_an_apply_killed_with_sigkill_created_is_found_then_adopted_not_dup
         names = [t["Value"] for v in account.client("ec2").describe_vpcs()["Vpcs"] for t in v.get("Tags", []) if t["Key"] == "Name"]
         assert len(names) == len(set(names)), f"a VPC was created twice in {account.label}: {names}"
     assert verify(name, workspace=workspace, envs_dir=envs_dir).ok
+
+
+def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted_not_created_again(workspace, envs_dir):
+    """Untagged resources AWS refuses to create twice (CreateRoute: RouteAlreadyExists;
+    CreateConstraint: DuplicateResourceException) that exist but are missing from state, as after a
+    kill between the create call and the state write, are found in their parent and imported."""
+    from orchestration.synth import synth_env
+    from orchestration.terraform import Terraform
+
+    name = "children"
+    write_env(envs_dir, name, "Delete")
+    deploy(name, workspace=workspace, log=lambda line: None, envs_dir=envs_dir)
+    session = accounts(name, workspace, envs_dir)
+    result = synth_env(session.env, workspace)
+    forgotten = {}
+    for stack, kind in (("studio-account-link", "aws_route"), ("emr-account-link", "aws_route"),
+                        ("emr-account", "aws_route_table_association"), ("emr-account", "aws_servicecatalog_constraint")):
+        terraform = Terraform(stack, result.stack_dir(stack), session.terraform_env())
+        address = next(r["address"] for r in terraform.state_resources() if r["type"] == kind)
+        removed = terraform._run(["state", "rm", address])
+        assert removed.returncode == 0, removed.stderr
+        forgotten.setdefault(stack, []).append(address)
+    lines: list[str] = []
+    report = deploy(name, refresh=True, workspace=workspace, log=lines.append, envs_dir=envs_dir)
+    for stack, addresses in forgotten.items():
+        for address in addresses:
+            assert any(line.startswith(f"[{stack}] adopting ") and f" as {address}:" in line for line in lines), "\n".join(lines)
+    for outcome in report.outcomes:
+        assert outcome.summary.add == 0, (outcome.stack, outcome.summary, "\n".join(lines))
+    assert verify(name, workspace=workspace, envs_dir=envs_dir).ok
+    destroy(name, workspace=workspace, log=lambda line: None, envs_dir=envs_dir)
