@@ -105,3 +105,36 @@ def test_an_unknown_filter_is_refused_as_aws_refuses_it(hub, name):
         hub["studio"].describe_vpc_peering_connections(Filters=[{"Name": name, "Values": ["x"]}])
     error = caught.value.response["Error"]
     assert (error["Code"], error["Message"]) == ("InvalidParameterValue", f"The filter '{name}' is invalid")
+
+
+def test_a_create_repeated_with_its_client_token_answers_the_first_resource_and_makes_no_second(emulator):  # noqa: F811
+    """EC2's idempotency ("Ensuring idempotency"): a retried create with the same ClientToken and
+    parameters succeeds without doing anything more; other parameters with it are refused."""
+    ec2 = account_session(emulator, EMR_B).client("ec2", endpoint_url=emulator.url)
+    vpc = ec2.create_vpc(CidrBlock="4.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="4.0.0.0/24")["Subnet"]["SubnetId"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    creates = {
+        "endpoint": (lambda **extra: ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.s3",
+                                                             VpcEndpointType="Gateway", **extra)["VpcEndpoint"]["VpcEndpointId"],
+                     lambda: [e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints(
+                         Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]]),
+        "nat": (lambda **extra: ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation, **extra)["NatGateway"]["NatGatewayId"],
+                lambda: [n["NatGatewayId"] for n in ec2.describe_nat_gateways(
+                    Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NatGateways"]]),
+        "table": (lambda **extra: ec2.create_route_table(VpcId=vpc, **extra)["RouteTable"]["RouteTableId"],
+                  lambda: [t["RouteTableId"] for t in ec2.describe_route_tables(
+                      Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"] if not any(
+                      a.get("Main") for a in t.get("Associations", []))]),
+    }
+    for what, (create, listed) in creates.items():
+        first = create(ClientToken=f"token-{what}")
+        assert create(ClientToken=f"token-{what}") == first, what
+        assert listed() == [first], what
+        if what != "nat":  # (a second gateway would need a second address)
+            # Without a token, every call creates.
+            assert create() != first, what
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.dynamodb", VpcEndpointType="Gateway",
+                                ClientToken="token-endpoint")
+    assert refused.value.response["Error"]["Code"] == "IdempotentParameterMismatch"

@@ -59,6 +59,15 @@ disassociates the gateway's Elastic IP address and deletes its network interface
 in the subnet forever). Terraform's AWS provider retries a delete that answers
 DependencyViolation until its delete timeout (15 or 20 minutes), as on AWS, so a destroy that
 waits that long names a real dependency.
+
+Idempotent creates. CreateVpcEndpoint, CreateNatGateway and CreateRouteTable take a
+``ClientToken`` (botocore's service model; EC2 API reference, "Ensuring idempotency": "If you
+repeat a request with the same client token and the same parameters, the retry succeeds without
+performing any further actions" and returns the result of the original request; the same token
+with other parameters answers ``IdempotentParameterMismatch``). The AWS provider sends one, and
+its SDK repeats the same token when it retries a request whose answer it never got. moto 5.2.5
+ignores the token and creates a second resource on every retry; here a repeated token, in the
+same account and region, answers the first request's resource.
 """
 
 from __future__ import annotations
@@ -67,7 +76,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from moto.core.responses import ActionResult
-from moto.ec2.exceptions import DependencyViolationError, InvalidFilter, InvalidSecurityGroupNotFoundError
+from moto.ec2.exceptions import DependencyViolationError, EC2ClientError, InvalidFilter, InvalidSecurityGroupNotFoundError
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import Instance
@@ -76,7 +85,10 @@ from moto.ec2.models.security_groups import SecurityGroupBackend, SecurityGroupR
 from moto.ec2.models.subnets import SubnetBackend
 from moto.ec2.models.vpcs import VPCBackend
 from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
+from moto.ec2.responses.nat_gateways import NatGateways
+from moto.ec2.responses.route_tables import RouteTables
 from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
+from moto.ec2.responses.vpcs import VPCs
 from moto.ec2.utils import simple_aws_filter_to_re
 
 _original_add_source_group = SecurityGroupBackend._add_source_group
@@ -280,7 +292,39 @@ def eni_delete(self) -> None:
         _original_eni_delete(self)
 
 
+class IdempotentParameterMismatch(EC2ClientError):
+    def __init__(self, token: str):
+        super().__init__("IdempotentParameterMismatch",
+                         f"The client token '{token}' was already used in a request with different parameters.")
+
+
+# (account, region, action, token) -> (the request's parameters, its result)
+_TOKENS: dict[tuple[str, str, str, str], tuple[dict, ActionResult]] = {}
+
+
+def _idempotent(action: str, create):
+    def create_once(self) -> ActionResult:
+        token = self._get_param("ClientToken")
+        if not token:
+            return create(self)
+        key = (self.current_account, self.region, action, token)
+        parameters = {k: v for k, v in self.querystring.items() if k not in ("ClientToken", "Version")}
+        if key in _TOKENS:
+            first, result = _TOKENS[key]
+            if first != parameters:
+                raise IdempotentParameterMismatch(token)
+            return result
+        result = create(self)
+        _TOKENS[key] = (parameters, result)
+        return result
+
+    return create_once
+
+
 def install() -> None:
+    VPCs.create_vpc_endpoint = _idempotent("CreateVpcEndpoint", VPCs.create_vpc_endpoint)
+    NatGateways.create_nat_gateway = _idempotent("CreateNatGateway", NatGateways.create_nat_gateway)
+    RouteTables.create_route_table = _idempotent("CreateRouteTable", RouteTables.create_route_table)
     SubnetBackend.delete_subnet = delete_subnet
     SecurityGroupBackend.delete_security_group = delete_security_group
     VPCBackend.delete_vpc = delete_vpc
