@@ -40,10 +40,10 @@ and workspace.
    off: duplicates as above and the inventory's orphans after deploy (a create retried after a
    reset can duplicate on real AWS too; the inventory must find what it duplicated), and after
    destroy, that nothing is left. Target: every phase succeeds on its first attempt, and whatever
-   a retried create duplicated is reported as an orphan. Mind that on the emulator target the
-   stacks give the AWS provider `max_retries = 2` (stacks/base.py: two attempts per request), while
-   boto3 clients make three (orchestration/accounts.py), so a request faulted twice in a row fails a
-   terraform run; the rates decide how often that happens.
+   a retried create duplicated is reported as an orphan. On the emulator target the stacks give
+   the AWS provider `max_retries = 5` (stacks/base.py) and boto3 clients make five attempts
+   (orchestration/accounts.py), so only a request faulted five or six times in a row fails a
+   phase.
 
     .venv/bin/python benchmarks/faults.py [--rounds 20] [--seed 1]
     .venv/bin/python benchmarks/faults.py --flaky [--seed 1] [--throttle-rate 0.03] [--error-rate 0.03] [--reset-rate 0.03]

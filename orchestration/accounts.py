@@ -31,7 +31,7 @@ EMULATOR_KEYS = {
     "AWS_ACCESS_KEY_ID": identities.ADMIN_ACCESS_KEY_ID,
     "AWS_SECRET_ACCESS_KEY": identities.ADMIN_SECRET_ACCESS_KEY,
 }
-CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60)
 
 
 class AccountAccessError(StudioEmrError):

@@ -81,6 +81,14 @@ class RunReport:
         return any(not o.summary.is_empty for o in self.outcomes)
 
 
+class StacksFailed(StudioEmrError):
+    """More than one stack of a wave failed: each one's error, in the wave's order."""
+
+    def __init__(self, errors: list[StudioEmrError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} stacks failed:\n" + "\n".join(f"- {error}" for error in errors))
+
+
 def waves(dependencies: dict[str, list[str]], selected: list[str] | None = None) -> list[list[str]]:
     """Stacks grouped so that each group depends only on earlier groups."""
     remaining = {s: set(d) for s, d in dependencies.items()}
@@ -221,8 +229,9 @@ class _Run:
                     except StudioEmrError as exc:
                         errors.append(exc)
                 if errors:
-                    # Stacks after a failed one never run (their inputs may be missing).
-                    raise errors[0]
+                    # Stacks after a failed one never run (their inputs may be missing). Every stack
+                    # of the wave that failed is reported, not only the first.
+                    raise errors[0] if len(errors) == 1 else StacksFailed(errors)
                 between(wave)
 
 

@@ -44,9 +44,11 @@ class AccountStack(TerraformStack):
         self.region = props.region
         emulator_args = {}
         if props.emulator:
-            # Against the emulator an unimplemented call answers 500; the default retries would
-            # hang for minutes. The account look-up stays on: without it ARNs lose their account.
-            emulator_args = {"max_retries": 2, "s3_use_path_style": True, "skip_metadata_api_check": "true"}
+            # Against the emulator an unimplemented call answers 500; the default retries (25)
+            # would hang for minutes. Five still ride out throttling and 5xx as AWS returns them
+            # now and then (benchmarks/faults.py --flaky). The account look-up stays on: without
+            # it ARNs lose their account.
+            emulator_args = {"max_retries": 5, "s3_use_path_style": True, "skip_metadata_api_check": "true"}
         AwsProvider(
             self,
             "aws",

@@ -12,7 +12,8 @@ from config import ENVS_DIR, StudioEmrError
 from config.loader import parse
 from orchestration import emulator as emulator_control
 from orchestration.accounts import AccountAccessError, Accounts
-from orchestration.deploy import CONCURRENCY_VARIABLE, MAX_TERRAFORM_RUNS, TERRAFORM_RUN_MB, deploy, terraform_concurrency, waves
+from orchestration.deploy import (CONCURRENCY_VARIABLE, MAX_TERRAFORM_RUNS, TERRAFORM_RUN_MB, RunReport, StacksFailed, _Run, deploy,
+                                  terraform_concurrency, waves)
 from orchestration.handshake import PeeringError, wait_for
 from orchestration.lock import EnvironmentLock, EnvironmentLocked
 from orchestration.synth import Workspace
@@ -48,6 +49,25 @@ def test_waves_run_independent_stacks_together_and_respect_dependencies():
         waves(deps, ["nope"])
     with pytest.raises(StudioEmrError, match="cycle"):
         waves({"a": ["b"], "b": ["a"]})
+
+
+def test_every_stack_of_a_wave_that_failed_is_reported_and_later_waves_never_run():
+    ran = []
+
+    def run_stack(stack: str, destroy: bool):
+        ran.append(stack)
+        if stack != "studio-account":
+            raise StudioEmrError(f"[{stack}] apply failed: Error: RouteAlreadyExists")
+        return stack
+
+    run = object.__new__(_Run)
+    run.concurrency, run.report, run.run_stack, run.weight = 2, RunReport("dev", "deploy"), run_stack, lambda stack: 1
+    with pytest.raises(StacksFailed) as failed:
+        run.walk([["emr-account", "emr-account-2", "studio-account"], ["studio-account-peering"]], False, lambda wave: None)
+    assert [str(e) for e in failed.value.errors] == ["[emr-account] apply failed: Error: RouteAlreadyExists",
+                                                    "[emr-account-2] apply failed: Error: RouteAlreadyExists"]
+    assert str(failed.value).startswith("2 stacks failed:\n- [emr-account] apply failed")
+    assert "studio-account-peering" not in ran and run.report.outcomes == ["studio-account"]
 
 
 def test_terraform_runs_at_once_are_bounded_by_cpus_and_memory_unless_configured(monkeypatch):
