@@ -419,7 +419,7 @@ def topology(env: EnvironmentFile, live: LiveFacts | None = None, plans: list[St
                 return "planned", "planned"
             if plan.error:
                 return "failed", f"plan of {owner} failed"
-            if plan.waiting_on:
+            if plan.waiting_on and plan.plan is None:
                 return "waiting", f"not planned yet: {owner} waits"  # for what: its own section says
             return "unchanged", "no change"
         if live_status is not None:

@@ -13,7 +13,7 @@ from config.model import LocalState, S3State
 from stacks import naming
 
 from . import emulator as emulator_control
-from . import inventory
+from . import inventory, mock_inputs
 from .accounts import Accounts
 from .deploy import terraform_concurrency, waves
 from .graph import review_topology
@@ -83,17 +83,21 @@ def _plan(env: EnvironmentFile, running: emulator_control.Emulator | None, works
             entry.error = kubernetes_error
             return entry
         if entry.waiting_on:
-            log(f"[{stack}] not planned: waits for {', '.join(entry.waiting_on)}")
-            return entry
-        terraform = Terraform(stack, result.stack_dir(stack), accounts.terraform_env())
+            # Planned all the same, on placeholders for what it reads from the stacks it waits for.
+            terraform = Terraform(stack, mock_inputs.prepare(result, stack, entry.waiting_on), accounts.terraform_env())
+            init = terraform.init
+        else:
+            terraform = Terraform(stack, result.stack_dir(stack), accounts.terraform_env())
+            init = terraform.ensure_init
         try:
-            terraform.ensure_init()
+            init()
             summary = terraform.plan()
             entry.plan = terraform.show_plan()
         except StudioEmrError as exc:
             entry.error = str(exc)
             return entry
-        log(f"[{stack}] planned: {summary.add} to add, {summary.change} to change, {summary.remove} to destroy")
+        mocked = f" (on mock values of what it reads from {', '.join(entry.waiting_on)}, never applied)" if entry.waiting_on else ""
+        log(f"[{stack}] planned{mocked}: {summary.add} to add, {summary.change} to change, {summary.remove} to destroy")
         return entry
 
     plans: list[StackPlan] = []

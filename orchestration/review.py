@@ -243,7 +243,8 @@ class Review:
                 "environment": self.env_name,
                 "exit_code": self.exit_code,
                 "stacks": [{"stack": p.stack, "account_id": p.account_id, "region": p.region, "counts": p.counts(),
-                            "waiting_on": p.waiting_on, "error": p.error,
+                            "waiting_on": p.waiting_on, "on_mock_inputs": bool(p.waiting_on) and p.plan is not None,
+                            "error": p.error,
                             "changes": [{"action": a, "address": c["address"]} for a, c in p.changes()]}
                            for p in self.plans],
                 "risks": [r.__dict__ for r in self.risks],
@@ -267,9 +268,14 @@ class Review:
             if plan.error:
                 lines += [f"**Plan failed:** {plan.error}", ""]
                 continue
-            if plan.waiting_on:
+            if plan.waiting_on and plan.plan is None:
                 lines += [f"Not planned: waits for {', '.join(f'`{s}`' for s in plan.waiting_on)} to be applied.", ""]
                 continue
+            if plan.waiting_on:
+                lines += [f"**Planned on mock inputs:** {', '.join(f'`{s}`' for s in plan.waiting_on)} "
+                          f"{'was' if len(plan.waiting_on) == 1 else 'were'} never applied, so the values this stack reads "
+                          "from them are placeholders; its changes, risk flags and policy checks are its real "
+                          "configuration's.", ""]
             counts = plan.counts()
             lines.append(" · ".join(f"{counts[k]} to {k}" for k in ("add", "change", "replace", "destroy")))
             lines.append("")

@@ -82,6 +82,31 @@ def test_a_new_role_with_a_narrow_trust_is_not_risky():
     assert review_of([StackPlan("s", "1", "r", plan)]).risks == []
 
 
+def test_mock_inputs_are_shaped_as_the_upstream_resources_would_make_them(synthesized, tmp_path):
+    from orchestration import mock_inputs
+
+    result = synthesized("dev")
+    state = mock_inputs.mock_state(result, "studio-account")
+    values = {name.split("-output-", 1)[1]: output["value"] for name, output in state["outputs"].items()}
+    assert set(values) == {name.split("-output-", 1)[1] for name in result.stack_json("studio-account")["output"]}
+    role = next(v for k, v in values.items() if k.startswith("aws_iam_role"))
+    role_name = next(iter(result.stack_json("studio-account")["resource"]["aws_iam_role"].values()))["name"]
+    assert role == f"arn:aws:iam::100000000001:role/{role_name}"
+    prefixes = {v.split("-")[0] for v in values.values() if not v.startswith("arn:")}
+    assert sorted(prefixes) == ["rtb", "sg", "vpc"], values
+    assert all(output["type"] == "string" for output in state["outputs"].values())
+    # The scratch copy reads the mocks for the stacks it waits for, the real states for the others,
+    # and has no backend of its own.
+    directory = mock_inputs.prepare(result, "studio-account-link", ["studio-account-peering"])
+    configuration = json.loads((directory / "cdk.tf.json").read_text())
+    assert "backend" not in configuration["terraform"]
+    sources = configuration["data"]["terraform_remote_state"]
+    peering = sources["cross-stack-reference-input-studio-account-peering"]["config"]["path"]
+    assert peering == str(directory / "studio-account-peering.mock.tfstate") and Path(peering).is_file()
+    studio = Path(sources["cross-stack-reference-input-studio-account"]["config"]["path"])
+    assert studio.is_absolute() and studio.name == "studio-account.tfstate"
+
+
 @pytest.fixture(scope="module")
 def plan_workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("plans")
@@ -99,26 +124,37 @@ def cli_plan_emulator():
 
 @pytest.mark.terraform
 @pytest.mark.emulator
-def test_real_plan_of_dev_against_the_emulator(cli_plan_emulator, tmp_path, synthesized):
+@pytest.mark.parametrize("env, waiting", [("dev", 3), ("prod", 4)])
+def test_the_first_plan_of_an_environment_reviews_every_stack_those_waiting_on_mock_inputs(
+        env, waiting, cli_plan_emulator, tmp_path, synthesized):
+    """Issue 10 §3: the stacks that wait for others (peering request, accept, SG rules, routes,
+    the role Studio assumes) are planned on placeholders of their upstream outputs."""
     from main import app
 
     review_path, json_path = tmp_path / "review.md", tmp_path / "review.json"
-    result = CliRunner().invoke(app, ["plan", "--env", "dev", "--emulator", "--review", str(review_path), "--json", str(json_path)])
+    result = CliRunner().invoke(app, ["plan", "--env", env, "--emulator", "--review", str(review_path), "--json", str(json_path)])
     assert result.exit_code == EXIT_CHANGES, result.output
     text = review_path.read_text()
-    assert "### 1. `studio-account` (account 100000000001, eu-west-1)" in text
-    assert "### 2. `emr-account` (account 200000000001, eu-west-1)" in text
-    assert "Not planned: waits for" in text
+    assert "### 1. `studio-account` (account 100000000001, eu-west-1)" in text or env != "dev"
+    assert "Not planned" not in text
     data = json.loads(json_path.read_text())
+    stacks = synthesized(env).stacks
+    assert [s["stack"] for s in data["stacks"]] == stacks
     counts = {s["stack"]: s["counts"] for s in data["stacks"]}
-    # A first plan adds every resource the stack declares, and nothing else.
-    for stack in ("studio-account", "emr-account"):
-        declared = sum(len(r) for r in synthesized("dev").stack_json(stack)["resource"].values())
-        assert counts[stack] == {"add": declared, "change": 0, "replace": 0, "destroy": 0}
+    # A first plan adds every resource each stack declares, and nothing else: on mock inputs too.
+    for stack in stacks:
+        declared = sum(len(r) for r in synthesized(env).stack_json(stack)["resource"].values())
+        assert counts[stack] == {"add": declared, "change": 0, "replace": 0, "destroy": 0}, stack
+    mocked = [s["stack"] for s in data["stacks"] if s["on_mock_inputs"]]
+    assert len(mocked) == waiting and all(s["waiting_on"] for s in data["stacks"] if s["stack"] in mocked)
+    assert text.count("**Planned on mock inputs:**") == waiting
+    assert "peering" in " ".join(mocked) and any(s.endswith("-link") for s in mocked)
     assert data["risks"] == []
     assert [f for f in data["findings"] if not f["suppressed"]] == []
-    assert any(f["tool"] == "checkov" and f["suppressed"] for f in data["findings"]), "checkov ran over the plans"
-    assert text.rstrip().splitlines()[-1].startswith("5 stacks, 2 with changes, 0 risky changes, 0 failed, 0 policy findings")
+    # checkov ran over the plans on mock inputs too: their suppressed findings are listed.
+    assert {f["stack"] for f in data["findings"] if f["tool"] == "checkov"} & set(mocked)
+    assert text.rstrip().splitlines()[-1].startswith(
+        f"{len(stacks)} stacks, {len(stacks)} with changes, 0 risky changes, 0 failed, 0 policy findings")
 
 
 @pytest.fixture
