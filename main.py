@@ -190,7 +190,8 @@ def deploy(
 
     On AWS it plans first and prints the review (risky changes first), then asks before applying
     anything: a yes, or the environment's name typed back when a change is risky. `--yes`
-    approves for CI. The emulator target applies without asking.
+    approves for CI. The emulator target applies without asking, but says each risky change as
+    its stack's plan finds it, and lists them all at the end.
 
     With target `emulator` (envs/local.yaml) it starts the embedded AWS emulator on
     127.0.0.1 first. Safe to re-run: a deploy after success changes nothing and says so, and a
@@ -214,6 +215,10 @@ def deploy(
             _approve(env, f"Apply the changes above to {env}?{risky}", type_name=bool(review.risks), yes=yes)
     with _progress_display() as (log, on_progress):
         report = _call(lambda: run_deploy(env, stacks, refresh=refresh, log=log, on_progress=on_progress))
+    if report.risks:
+        from orchestration.review import risky_section
+
+        typer.echo("\n".join(risky_section(report.risks)))
     verdict = "deployed" if report.changed else "no changes: everything was already deployed"
     typer.secho(f"{env}: {verdict} ({len(report.outcomes)} stacks, {report.seconds:.0f} s)", fg=typer.colors.GREEN)
     typer.echo(f"next: python main.py verify --env {env}")

@@ -28,6 +28,7 @@ from .accounts import Accounts
 from .domain_subnets import sync_domain_subnets
 from .lock import EnvironmentLock
 from .progress import ProgressHook, label
+from .review import Risk, StackPlan, risks
 from .synth import SynthResult, Workspace, synth_env
 from .teardown import Teardown, TeardownError, TeardownReport
 from .terraform import ChangeSummary, Progress, Terraform
@@ -40,6 +41,7 @@ PEERING_TIMEOUT_SECONDS = 600
 # them, at most one run per CPU, and never more than MAX_TERRAFORM_RUNS.
 CONCURRENCY_VARIABLE = "STUDIO_EMR_TERRAFORM_CONCURRENCY"
 TERRAFORM_RUN_MB = 400
+DEPLOY_PLAN = "deploy.tfplan"  # beside `plan`'s own tfplan in each stack's directory
 MAX_TERRAFORM_RUNS = 4
 
 
@@ -75,6 +77,7 @@ class RunReport:
     seconds: float = 0.0
     emulator_url: str | None = None
     teardown: TeardownReport | None = None  # destroy only: what went before the stacks
+    risks: list[Risk] = field(default_factory=list)  # deploy: what the plan review flags, as applied
 
     @property
     def changed(self) -> bool:
@@ -182,7 +185,14 @@ class _Run:
         recorded.unlink(missing_ok=True)
         if self.on_progress is not None:
             self.on_progress(stack, 0, 0, [])  # the stack's bar starts, and its clock, before its first resource
-        _, summary = terraform.apply(destroy=destroy, on_progress=self._progress_printer())
+        if destroy:
+            _, summary = terraform.apply(destroy=True, on_progress=self._progress_printer())
+        else:
+            # Planned first, so that the risky changes the plan review flags are said before they
+            # are applied (the emulator target applies without asking); then that plan is applied.
+            if not terraform.plan(DEPLOY_PLAN).is_empty:
+                self.flag_risks(stack, terraform)
+            _, summary = terraform.apply(on_progress=self._progress_printer(), plan_file=DEPLOY_PLAN)
         if not summary.is_empty:
             self.changed_stacks.add(stack)
         if not destroy:
@@ -191,6 +201,13 @@ class _Run:
         what = "no changes" if summary.is_empty else f"{summary.add} added, {summary.change} changed, {summary.remove} destroyed"
         self.log(f"[{stack}] done in {outcome.seconds:.0f} s: {what}")
         return outcome
+
+    def flag_risks(self, stack: str, terraform: Terraform) -> None:
+        state = self.env.environment.state
+        plan = StackPlan(stack, self.result.account_of(stack), self.result.region_of(stack), terraform.show_plan(DEPLOY_PLAN))
+        for risk in risks(plan, state.bucket if isinstance(state, S3State) else None):
+            self.log(f"[{stack}] RISKY {label(self.result.stack_json(stack), risk.address)} ({risk.address}): {risk.reason}")
+            self.report.risks.append(risk)
 
     def _progress_printer(self):
         """Resources done out of the total, and what runs, named as a person knows them: to the

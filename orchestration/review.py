@@ -198,6 +198,13 @@ def _is_state_backend(kind: str, before: dict, state_bucket: str | None) -> bool
 # --- rendering ----------------------------------------------------------------------------
 
 
+def risky_section(found: list[Risk]) -> list[str]:
+    """The review's risky-changes section, as markdown lines; none without risks."""
+    if not found:
+        return []
+    return ["### ⚠️ Risky changes", ""] + [f"- **{r.stack}** `{r.address}`: {r.reason}" for r in found] + [""]
+
+
 @dataclass
 class Review:
     env_name: str
@@ -256,10 +263,7 @@ class Review:
 
     def to_markdown(self) -> str:
         lines = [f"## Plan review: `{self.env_name}`", ""]
-        if self.risks:
-            lines += ["### ⚠️ Risky changes", ""]
-            lines += [f"- **{r.stack}** `{r.address}`: {r.reason}" for r in self.risks]
-            lines.append("")
+        lines += risky_section(self.risks)
         if self.topology:
             lines += ["### Topology", "", TOPOLOGY_LEGEND, "", "```mermaid", self.topology.rstrip("\n"), "```", ""]
         for number, plan in enumerate(self.plans, 1):

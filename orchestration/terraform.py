@@ -119,11 +119,15 @@ class Terraform:
             raise TerraformError(self.stack, "plan", progress.errors or self.stderr_tail())
         return summary
 
-    def apply(self, destroy: bool = False, on_progress: ProgressCallback | None = None) -> tuple[Progress, ChangeSummary]:
-        """Plan and apply in one process (``-auto-approve``); what changed, from the event stream."""
+    def apply(self, destroy: bool = False, on_progress: ProgressCallback | None = None,
+              plan_file: str | None = None) -> tuple[Progress, ChangeSummary]:
+        """Plan and apply in one process (``-auto-approve``), or apply the saved ``plan_file``;
+        what changed, from the event stream."""
         args = ["apply", "-auto-approve", "-input=false", "-json", "-lock-timeout=0s"]
         if destroy:
             args.append("-destroy")
+        if plan_file is not None:
+            args.append(plan_file)
         progress = Progress(self.stack)
         code, events = self._stream(args)
         summary = _follow(events, progress, on_progress)

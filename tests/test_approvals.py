@@ -136,3 +136,15 @@ def test_deploy_to_the_emulator_applies_without_asking(calls, monkeypatch):
     result = runner.invoke(main.app, ["deploy", "--env", "local"])
     assert result.exit_code == 0, result.output
     assert calls == ["deploy local"]
+
+
+def test_deploy_to_the_emulator_prints_the_risky_changes_it_applied(calls, monkeypatch):
+    terminal(monkeypatch, False)
+    risky = Risk("studio-account", "aws_iam_role.execution-role", "trust policy widened to Service:sagemaker.amazonaws.com")
+    monkeypatch.setattr(deploy_module, "deploy", lambda env, *a, **k: calls.append(f"deploy {env}") or RunReport(
+        env, "deploy", risks=[risky]))
+    result = runner.invoke(main.app, ["deploy", "--env", "local"])
+    assert result.exit_code == 0, result.output
+    assert "### ⚠️ Risky changes" in result.stdout
+    assert "- **studio-account** `aws_iam_role.execution-role`: trust policy widened to Service:sagemaker.amazonaws.com" in result.stdout
+    assert calls == ["deploy local"]

@@ -7,6 +7,7 @@ execution role). Each test deploys its own environment."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -268,4 +269,19 @@ def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted
     for outcome in report.outcomes:
         assert outcome.summary.add == 0, (outcome.stack, outcome.summary, "\n".join(lines))
     assert verify(name, workspace=workspace, envs_dir=envs_dir).ok
+    # Issue 9 §1: the emulator target applies without asking, but says the risky changes first.
+    # Drift: someone narrowed the execution role's trust; the deploy widens it back.
+    from stacks import naming
+
+    role = naming.execution_role_name(session.env)
+    session.studio().client("iam").update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    lines = []
+    report = deploy(name, refresh=True, workspace=workspace, log=lines.append, envs_dir=envs_dir)
+    assert [(r.stack, r.reason) for r in report.risks] == [
+        ("studio-account", "trust policy widened to Service:sagemaker.amazonaws.com")], "\n".join(lines)
+    flagged = [line for line in lines if line.startswith("[studio-account] RISKY ")]
+    assert len(flagged) == 1 and role in flagged[0], "\n".join(lines)
+    assert lines.index(flagged[0]) < max(i for i, line in enumerate(lines) if line.startswith("[studio-account] done in"))
     destroy(name, workspace=workspace, log=lambda line: None, envs_dir=envs_dir)
