@@ -177,9 +177,10 @@ class _Run:
             self.log(f"[{stack}] unchanged since its last successful apply: skipped (--refresh re-checks live resources)")
             return StackOutcome(stack, ChangeSummary(0, 0, 0), time.monotonic() - start, skipped=True)
         terraform = self.terraform(stack)
-        if not destroy:
-            # What an interrupted apply created and never recorded is imported, never created twice.
-            adoption.adopt(self.env, self.accounts, self.result, stack, terraform, self.log)
+        # What an interrupted apply created and never recorded is imported: never created twice by
+        # an apply, and destroyed with its stack (left out, it would hold its VPC: EC2 refuses to
+        # delete a VPC with subnets or groups, and the provider retries that for 20 minutes).
+        adoption.adopt(self.env, self.accounts, self.result, stack, terraform, self.log)
         verb = "destroying" if destroy else "applying"
         self.log(f"[{stack}] {verb} with the credentials of account {self.result.account_of(stack)}")
         recorded.unlink(missing_ok=True)

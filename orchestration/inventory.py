@@ -127,10 +127,15 @@ def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], di
 # --- live, tagged for the environment ------------------------------------------------------------------
 
 
+# The attributes that name a resource itself, not another one it refers to: a route-table
+# association holds its subnet's id, and that does not put the subnet in state.
+OWN_IDENTIFIERS = ("id", "arn", "name", "bucket", "domain_name", "studio_lifecycle_config_name")
+
+
 def identifiers_of(state: list[dict]) -> set[str]:
-    """What resources in state are known by (ids, ARNs, names): a live resource carrying one of
-    these is in state."""
-    return {v for r in state for v in r["values"].values() if isinstance(v, str) and v}
+    """What resources in state are known by (their ids, ARNs and names): a live resource carrying
+    one of these is in state."""
+    return {v for r in state for k, v in r["values"].items() if k in OWN_IDENTIFIERS and isinstance(v, str) and v}
 
 
 @dataclass
