@@ -82,7 +82,7 @@ def validate(env: EnvOption) -> None:
     Example: python main.py validate --env dev
     """
     from config import load_env
-    from stacks.app import stack_ids
+    from stacks.topology import Topology
 
     model = _call(lambda: load_env(env))
     settings = model.environment
@@ -91,7 +91,10 @@ def validate(env: EnvOption) -> None:
     typer.echo(f"  studio account {settings.studio_account.account_id} ({settings.studio_account.region})")
     for account in settings.emr_accounts:
         typer.echo(f"  EMR account    {account.account_id} ({account.region}) -> stack {account.stack_id}")
-    typer.echo(f"  stacks: {', '.join(stack_ids(model))}")
+    typer.echo("  stacks, in apply order:")
+    for spec in Topology.of(model).stacks:
+        after = f", after {', '.join(spec.depends_on)}" if spec.depends_on else ""
+        typer.echo(f"    {spec.id} ({spec.kind.value} in {spec.account_id}{after})")
 
 
 @app.command()

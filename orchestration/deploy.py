@@ -21,6 +21,7 @@ import botocore.exceptions
 from config import ENVS_DIR, EnvironmentFile, StudioEmrError, Target, load_env
 from config.model import S3State
 from stacks import naming
+from stacks.topology import StackKind, Topology, waves
 
 from . import emulator as emulator_control
 from . import adoption, handshake, kubernetes
@@ -90,28 +91,6 @@ class StacksFailed(StudioEmrError):
     def __init__(self, errors: list[StudioEmrError]):
         self.errors = errors
         super().__init__(f"{len(errors)} stacks failed:\n" + "\n".join(f"- {error}" for error in errors))
-
-
-def waves(dependencies: dict[str, list[str]], selected: list[str] | None = None) -> list[list[str]]:
-    """Stacks grouped so that each group depends only on earlier groups."""
-    remaining = {s: set(d) for s, d in dependencies.items()}
-    done: set[str] = set()
-    result = []
-    while remaining:
-        ready = sorted(s for s, deps in remaining.items() if deps <= done)
-        if not ready:
-            raise StudioEmrError(f"stack dependencies form a cycle: {sorted(remaining)}")
-        result.append(ready)
-        done.update(ready)
-        for s in ready:
-            del remaining[s]
-    if selected is not None:
-        unknown = sorted(set(selected) - set(dependencies))
-        if unknown:
-            raise StudioEmrError(f"unknown stack(s) {', '.join(unknown)}; this environment has {', '.join(dependencies)}")
-        result = [[s for s in wave if s in selected] for wave in result]
-        result = [wave for wave in result if wave]
-    return result
 
 
 class _Run:
@@ -273,12 +252,16 @@ def deploy(
         run.log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan)
                 + f" (up to {run.concurrency} terraform runs at once; {CONCURRENCY_VARIABLE} overrides)")
 
+        topology = Topology.of(env)
+
         def handshake_step(wave: list[str]) -> None:
-            if naming.STUDIO_STACK in wave:
+            # What follows a wave depends on the kinds of stack it applied (stacks/topology.py).
+            kinds = topology.kinds_in(wave)
+            if StackKind.STUDIO in kinds:
                 sync_domain_subnets(env, run.accounts, run.log)
-            if naming.STUDIO_PEERING_STACK in wave:
+            if StackKind.PEERING_REQUEST in kinds:
                 handshake.wait_for(env, run.accounts, {handshake.PENDING, handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log)
-            if any(s in wave for s in (naming.emr_link_stack(a) for a in env.peered_emr_accounts)):
+            if StackKind.EMR_LINK in kinds:
                 handshake.wait_for(env, run.accounts, {handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log)
 
         run.walk(plan, destroy=False, between=handshake_step)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import EnvironmentFile, SynthError, load_env
-from stacks.app import PROJECT_ROOT, STATE_DIR, build_app, stack_ids
+from stacks.app import PROJECT_ROOT, STATE_DIR, build_app
+from stacks.topology import Topology
 
 from .terraform import Terraform
 
@@ -67,11 +68,18 @@ def synth_env(env: EnvironmentFile, workspace: Workspace = Workspace(), reuse_oi
         raise SynthError(f"synthesis of environment {env.environment.name!r} failed: {exc}") from exc
     manifest = json.loads((outdir.resolve() / "manifest.json").read_text())
     declared = manifest["stacks"]
-    expected = stack_ids(env)
+    topology = Topology.of(env)
+    expected = topology.ids
     if sorted(declared) != sorted(expected):
-        raise SynthError(f"the app wrote stacks {sorted(declared)}, expected {sorted(expected)}")
-    # Keep the dependency order stack_ids() gives, which is also a valid apply order.
-    return SynthResult(env, outdir.resolve(), {s: list(declared[s]["dependencies"]) for s in expected})
+        raise SynthError(f"the app wrote stacks {sorted(declared)}, the topology model (stacks/topology.py) has {sorted(expected)}")
+    # What the stacks' cross-stack references make them depend on is what the model declares.
+    for stack, modelled in topology.dependencies().items():
+        made = set(declared[stack]["dependencies"])
+        if made != set(modelled):
+            raise SynthError(f"stack {stack} reads from {sorted(made) or 'no stack'}, but the topology model "
+                             f"(stacks/topology.py) declares {sorted(modelled) or 'no dependency'}: change both together")
+    # Keep the model's order, which is also a valid apply order.
+    return SynthResult(env, outdir.resolve(), topology.dependencies())
 
 
 def terraform_validate(result: SynthResult) -> dict[str, list[str]]:

@@ -15,6 +15,7 @@ from modules.kubernetes import ServiceAccountRolesProps
 from modules.network import ExistingVpcProps, NewVpcProps, SubnetSpec
 
 from . import naming
+from .topology import Topology
 from .base import AccountStackProps
 from .emr import EmrAccountProps, EmrAccountStack, SingleAccountLink
 from .links import (
@@ -38,16 +39,8 @@ TERRAFORM_VERSIONS = ">=1.10.0"
 
 
 def stack_ids(env: EnvironmentFile) -> list[str]:
-    """Every stack of the environment, in an order that respects their dependencies."""
-    ids = [naming.STUDIO_STACK] + [a.stack_id for a in env.environment.emr_accounts]
-    if env.peered_emr_accounts:
-        ids.append(naming.STUDIO_PEERING_STACK)
-        ids += [naming.emr_link_stack(a) for a in env.peered_emr_accounts]
-        ids.append(naming.STUDIO_LINK_STACK)
-    kubernetes = naming.kubernetes_stack(env)
-    if kubernetes is not None:
-        ids.insert(1 + len(env.environment.emr_accounts), kubernetes)
-    return ids
+    """Every stack of the environment, in an order that respects their dependencies (stacks/topology.py)."""
+    return Topology.of(env).ids
 
 
 def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, reuse_oidc_provider: bool = False) -> App:

@@ -1,0 +1,58 @@
+"""The typed topology model (issue 10 §1): one place says which stacks an environment has, of
+which kind, in which account, and what each depends on; synthesis refuses an app whose
+cross-stack references disagree with it, and the apply order comes from it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from config import load_env
+from config.errors import SynthError
+from orchestration.synth import Workspace, synth_env
+from stacks import topology
+from stacks.topology import StackKind, Topology, TopologyError, waves
+
+
+def test_prod_is_a_hub_with_two_spokes_each_kind_in_its_account():
+    model = Topology.of(load_env("prod"))
+    kinds = {spec.id: spec.kind for spec in model.stacks}
+    assert kinds == {
+        "studio-account": StackKind.STUDIO, "emr-account": StackKind.EMR, "emr-account-analytics": StackKind.EMR,
+        "studio-account-peering": StackKind.PEERING_REQUEST, "emr-account-link": StackKind.EMR_LINK,
+        "emr-account-analytics-link": StackKind.EMR_LINK, "studio-account-link": StackKind.STUDIO_LINK,
+    }
+    studio = model.stack("studio-account").account_id
+    assert {s.account_id for s in model.of_kind(StackKind.PEERING_REQUEST, StackKind.STUDIO_LINK)} == {studio}
+    for link in model.of_kind(StackKind.EMR_LINK):
+        assert link.account_id == link.emr_account.account_id != studio
+        assert set(link.depends_on) == {"studio-account", "studio-account-peering", link.emr_account.stack_id}
+    assert waves(model.dependencies()) == [
+        ["emr-account", "emr-account-analytics", "studio-account"], ["studio-account-peering"],
+        ["emr-account-analytics-link", "emr-account-link"], ["studio-account-link"]]
+    with pytest.raises(TopologyError, match="unknown stack nope; environment prod has studio-account"):
+        model.stack("nope")
+
+
+def test_the_model_is_immutable():
+    model = Topology.of(load_env("dev"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.stacks[0].depends_on = ()  # type: ignore[misc]
+
+
+def test_synthesis_refuses_stacks_whose_references_the_model_does_not_declare(tmp_path, monkeypatch):
+    """A new cross-stack reference (or stack) is a change in the model too, or synthesis says which."""
+    real = Topology.of
+
+    def forgetful(env):
+        model = real(env)
+        return dataclasses.replace(model, stacks=tuple(
+            dataclasses.replace(s, depends_on=tuple(d for d in s.depends_on if d != "studio-account"))
+            if s.id == "emr-account-link" else s for s in model.stacks))
+
+    monkeypatch.setattr(topology.Topology, "of", staticmethod(forgetful))
+    with pytest.raises(SynthError, match=r"stack emr-account-link reads from \['emr-account', 'studio-account', "
+                                         r"'studio-account-peering'\], but the topology model \(stacks/topology.py\) "
+                                         r"declares \['emr-account', 'studio-account-peering'\]"):
+        synth_env(load_env("dev"), Workspace(tmp_path / "cdktf.out", tmp_path / "state"))
