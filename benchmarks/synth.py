@@ -2,7 +2,8 @@
 process, against a baseline measured in the same run: a fresh process that synthesizes an
 empty cdktn app (interpreter, jsii and Node start-up with no stacks of ours).
 
-Target (issue: synthesis): median synth <= 5 s.
+Target (issue 10 §5): median synth <= 2 s, about twice the baseline (scripts/setup compiles the
+bindings' and the project's bytecode, which this machine kind never writes by itself).
 
     .venv/bin/python benchmarks/synth.py [--runs 5]
 """
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_SECONDS = 5.0
+TARGET_SECONDS = 2.0
 BASELINE = "import cdktn, tempfile; cdktn.App(outdir=tempfile.mkdtemp()).synth()"
 
 
