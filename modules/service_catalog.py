@@ -79,7 +79,8 @@ def render_emr_template(base_template: str, settings: EmrTemplateSettings) -> st
 
 @dataclass(frozen=True)
 class EmrServiceCatalogProps:
-    name: str  # prefix of the bucket and portfolio names
+    bucket_name: str
+    portfolio_name: str
     product_name: str
     account_id: str
     base_template: str
@@ -103,7 +104,7 @@ class EmrServiceCatalog(Construct):
         self.bucket = S3Bucket(
             self,
             "bucket",
-            bucket=f"{props.name}-emr-{props.account_id}",
+            bucket=props.bucket_name,
             # The bucket only holds what this construct writes; destroy must leave nothing behind.
             force_destroy=True,
         )
@@ -172,7 +173,7 @@ class EmrServiceCatalog(Construct):
         self.portfolio = ServicecatalogPortfolio(
             self,
             "portfolio",
-            name=f"{props.name}-emr",
+            name=props.portfolio_name,
             description="EMR clusters that SageMaker Studio users may launch",
             provider_name="Platform team",
         )

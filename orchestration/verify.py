@@ -148,7 +148,7 @@ class _Verifier:
                    f"{pcx}" + (f"; missing in {to_studio}" if to_studio else ""))
 
     def check_emr_ingress(self, account, emr: AccountSession, studio_sg: str | None, peered: bool) -> None:
-        name = f"{naming.emr_name(self.env, account)}-emr-primary"
+        name = naming.emr_names(self.env, account).security_groups["primary"]
         ec2 = emr.client("ec2")
         groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]
         if not self.check(f"EMR primary SG exists in {account.account_id}", groups, name):

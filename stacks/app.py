@@ -71,7 +71,6 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
             s3_state=s3_state,
         )
 
-    name = naming.prefix(env)
     studio = settings.studio_account
     generation = promoted.studio_generation
     studio_stack = StudioAccountStack(
@@ -79,7 +78,8 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
         naming.STUDIO_STACK,
         StudioAccountProps(
             account=account_props(naming.STUDIO_STACK, studio),
-            name=name,
+            security_group_name=naming.studio_name(env),
+            lifecycle_config_name=naming.studio_lifecycle_config_name(env),
             network=_network_props(naming.studio_name(env), studio.region, studio.network),
             execution_role_name=naming.execution_role_name(env),
             discovery_role_arns=naming.discovery_role_arns(env),
@@ -109,15 +109,14 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
                 studio_execution_role_arn=studio_stack.execution_role_arn,
                 ports=ports,
             )
-        emr_name = naming.emr_name(env, account)
+        names = naming.emr_names(env, account)
         emr_stacks[account.stack_id] = EmrAccountStack(
             app,
             account.stack_id,
             EmrAccountProps(
                 account=account_props(account.stack_id, account),
-                name=emr_name,
-                product_name=naming.emr_product_name(env, account),
-                network=None if single else _network_props(naming.emr_vpc_name(env, account), account.region, account.network),
+                names=names,
+                network=None if single else _network_props(names.vpc, account.region, account.network),
                 create_default_roles=settings.create_emr_default_roles,
                 base_template=base_template,
                 bootstrap_script=bootstrap_script,

@@ -30,7 +30,7 @@ from modules.security_groups import (
 from modules.service_catalog import EmrServiceCatalog, EmrServiceCatalogProps, PortfolioAccess, PortfolioAccessProps
 
 from .base import AccountStack, AccountStackProps
-from .naming import role_arn
+from .naming import EmrNames, role_arn
 
 EMR_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceRole"
 EMR_EC2_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceforEC2Role"
@@ -57,8 +57,7 @@ class SingleAccountLink:
 @dataclass(frozen=True)
 class EmrAccountProps:
     account: AccountStackProps
-    name: str
-    product_name: str
+    names: EmrNames  # every name the stack gives (stacks/naming.py)
     network: NewVpcProps | ExistingVpcProps | None
     create_default_roles: bool
     base_template: str
@@ -91,7 +90,7 @@ class EmrAccountStack(AccountStack):
             self,
             "emr-primary-security-group",
             SecurityGroupProps(
-                name=f"{props.name}-emr-primary",
+                name=props.names.security_groups["primary"],
                 description="EMR primary node: admits Livy and the configured ports from SageMaker Studio",
                 vpc_id=self.vpc.vpc_id,
             ),
@@ -103,7 +102,7 @@ class EmrAccountStack(AccountStack):
             kind: SecurityGroupWithEgress(
                 self,
                 f"emr-{kind}-security-group",
-                SecurityGroupProps(name=f"{props.name}-emr-{kind}", description=description, vpc_id=self.vpc.vpc_id,
+                SecurityGroupProps(name=props.names.security_groups[kind], description=description, vpc_id=self.vpc.vpc_id,
                                    revoke_rules_on_delete=True),
             ).security_group_id
             for kind, description in EMR_MANAGED_GROUPS.items()
@@ -143,12 +142,12 @@ class EmrAccountStack(AccountStack):
                     trust_policy=policies.runtime_role_trust(instance_role_arn),
                 ),
             )
-        bucket_arn = f"arn:aws:s3:::{props.name}-emr-{account_id}"
+        bucket_arn = f"arn:aws:s3:::{props.names.bucket}"
         launch_role = Role(
             self,
             "launch-constraint-role",
             RoleProps(
-                name=f"{props.name}-sc-launch",
+                name=props.names.launch_role,
                 description="Service Catalog launch constraint for the EMR product (IAM-5)",
                 trust_policy=policies.service_trust("servicecatalog.amazonaws.com"),
                 inline_policies={
@@ -168,8 +167,9 @@ class EmrAccountStack(AccountStack):
             self,
             "service-catalog",
             EmrServiceCatalogProps(
-                name=props.name,
-                product_name=props.product_name,
+                bucket_name=props.names.bucket,
+                portfolio_name=props.names.portfolio,
+                product_name=props.names.product,
                 account_id=account_id,
                 base_template=props.base_template,
                 subnet_ids=self.vpc.private_subnet_ids,
@@ -215,7 +215,7 @@ class EmrAccountStack(AccountStack):
                 self,
                 "endpoints-security-group",
                 SecurityGroupProps(
-                    name=f"{props.name}-emr-endpoints",
+                    name=props.names.security_groups["endpoints"],
                     description="Interface endpoints of the EMR VPC: HTTPS from the cluster nodes",
                     vpc_id=self.vpc.vpc_id,
                 ),

@@ -3,6 +3,8 @@ orchestrator finds them again by the same names."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from config import EmrAccount, EnvironmentFile
 
 STUDIO_STACK = "studio-account"
@@ -45,6 +47,36 @@ EMR_SECURITY_GROUP_KINDS = ("primary", "managed-primary", "managed-core", "servi
 
 def emr_security_group_name(env: EnvironmentFile, account: EmrAccount, kind: str) -> str:
     return f"{emr_name(env, account)}-emr-{kind}"
+
+
+@dataclass(frozen=True)
+class EmrNames:
+    """Every name the EMR account's stack gives: the stack reads them from here, and so do
+    verify, the journey and the teardown."""
+    vpc: str
+    product: str
+    portfolio: str
+    bucket: str
+    launch_role: str
+    security_groups: dict[str, str]  # kind (EMR_SECURITY_GROUP_KINDS, "endpoints") -> name
+
+
+def emr_names(env: EnvironmentFile, account: EmrAccount) -> EmrNames:
+    name = emr_name(env, account)
+    return EmrNames(
+        vpc=emr_vpc_name(env, account),
+        product=emr_product_name(env, account),
+        portfolio=f"{name}-emr",
+        bucket=f"{name}-emr-{account.account_id}",
+        launch_role=f"{name}-sc-launch",
+        security_groups={kind: emr_security_group_name(env, account, kind)
+                         for kind in (*EMR_SECURITY_GROUP_KINDS, "endpoints")},
+    )
+
+
+def studio_lifecycle_config_name(env: EnvironmentFile) -> str:
+    """SM-3: the JupyterLab lifecycle configuration that writes the role each EMR account offers."""
+    return f"{prefix(env)}-emr-discovery"
 
 
 def notebook_instance_name(env: EnvironmentFile) -> str:

@@ -31,7 +31,8 @@ SAGEMAKER_FULL_ACCESS = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
 @dataclass(frozen=True)
 class StudioAccountProps:
     account: AccountStackProps
-    name: str
+    security_group_name: str
+    lifecycle_config_name: str
     network: NewVpcProps | ExistingVpcProps
     execution_role_name: str
     discovery_role_arns: dict[str, str]
@@ -60,7 +61,7 @@ class StudioAccountStack(AccountStack):
             self,
             "studio-security-group",
             SecurityGroupProps(
-                name=f"{props.name}-studio",
+                name=props.security_group_name,
                 description="SageMaker Studio domain: all outbound, all traffic between members",
                 vpc_id=self.vpc.vpc_id,
                 allow_from_self=True,
@@ -114,7 +115,7 @@ class StudioAccountStack(AccountStack):
                 home_efs_retention=props.home_efs_retention,
                 discovery_role_arns=props.discovery_role_arns,
                 runtime_role_arns=props.runtime_role_arns,
-                lifecycle_config_name=f"{props.name}-emr-discovery",
+                lifecycle_config_name=props.lifecycle_config_name,
             ),
         )
         self.notebook = None
