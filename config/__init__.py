@@ -1,6 +1,6 @@
 """Environment configuration: files in envs/ parsed into frozen, validated models."""
 
-from .errors import ConfigError, SetupError, StudioEmrError, SynthError, TerraformError
+from .errors import ConfigError, StudioEmrError
 from .loader import ENVS_DIR, available_envs, env_path, load_env, load_file
 from .model import (
     EmrAccount,
@@ -15,7 +15,7 @@ from .model import (
 )
 
 __all__ = [
-    "ConfigError", "SetupError", "StudioEmrError", "SynthError", "TerraformError",
+    "ConfigError", "StudioEmrError",
     "ENVS_DIR", "available_envs", "env_path", "load_env", "load_file",
     "EmrAccount", "EnvironmentFile", "ExistingNetwork", "NewNetwork", "ProfileCredentials",
     "RoleCredentials", "StudioAccount", "StudioGeneration", "Target",

@@ -1,4 +1,6 @@
-"""The small set of typed errors the library raises; the CLI maps each to an exit code."""
+"""The errors of configuration: the base every error of this project derives from (the CLI maps
+each to an exit code) and an invalid environment file. Errors of running the system (synthesis,
+terraform, the toolchain) live with it, in orchestration/errors.py."""
 
 from __future__ import annotations
 
@@ -21,22 +23,3 @@ class ConfigError(StudioEmrError):
         self.path = path
         self.problems = problems
         super().__init__("\n".join(problems))
-
-
-class SynthError(StudioEmrError):
-    """Synthesis failed (the CDK app raised, or the output is not what the stacks declare)."""
-
-
-class TerraformError(StudioEmrError):
-    """A terraform command failed; ``diagnostics`` are Terraform's own error summaries."""
-
-    def __init__(self, stack: str, command: str, diagnostics: list[str]):
-        self.stack = stack
-        self.command = command
-        self.diagnostics = diagnostics
-        detail = "\n".join(f"  {d}" for d in diagnostics) or "  (no diagnostics)"
-        super().__init__(f"terraform {command} failed for stack {stack}:\n{detail}")
-
-
-class SetupError(StudioEmrError):
-    """The toolchain is not installed as the project expects (run the README's setup)."""

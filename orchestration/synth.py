@@ -7,10 +7,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from config import EnvironmentFile, SynthError, load_env
-from stacks.app import PROJECT_ROOT, STATE_DIR, build_app
+from config import EnvironmentFile, load_env
 from stacks.topology import Topology
 
+from .errors import SetupError, SynthError
+
+try:
+    from stacks.app import PROJECT_ROOT, STATE_DIR, build_app
+except ModuleNotFoundError as missing:  # bindings are generated for the types the code imports only
+    if not (missing.name or "").startswith("imports"):
+        raise
+    raise SetupError(f"{missing.name} is not among the generated AWS bindings (they cover the types the code imports): "
+                     "run `bash scripts/setup`") from None
 from .terraform import Terraform
 
 

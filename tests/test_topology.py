@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 
 from config import load_env
-from config.errors import SynthError
+from orchestration.errors import SynthError
 from orchestration.synth import Workspace, synth_env
 from stacks import topology
 from stacks.topology import StackKind, Topology, TopologyError, waves
