@@ -64,8 +64,9 @@ class OrphanError(StudioEmrError):
     """Resources tagged for a stack exist outside its state and cannot be adopted."""
 
 
-REMOTE_OUTPUT = re.compile(r"^\$\{data\.terraform_remote_state\.cross-stack-reference-input-(?P<stack>[^.}]+)"
-                           r"\.outputs\.(?P<output>[^.}]+)\}$")
+# A value taken from another stack (stacks/base.py: AccountStack.take): its remote state is named
+# after the stack, the output after the value.
+REMOTE_OUTPUT = re.compile(r"^\$\{data\.terraform_remote_state\.(?P<stack>[^.}]+)\.outputs\.(?P<output>[^.}]+)\}$")
 
 
 class References:

@@ -30,7 +30,6 @@ from pathlib import Path
 
 from .synth import SynthResult
 
-REMOTE_STATE_PREFIX = "cross-stack-reference-input-"
 MOCK_DIR = "mock-inputs"
 REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[^.}]+)\.(?P<attribute>[a-z0-9_]+)\}$")
 # The prefix of each type's id, as AWS makes them.
@@ -47,6 +46,8 @@ ARN_SERVICES = {"aws_iam_role": ("iam", "role"), "aws_iam_instance_profile": ("i
 def mock_value(result: SynthResult, upstream: str, output: str, expression: object) -> object:
     """A placeholder for ``output`` of ``upstream`` whose value is ``expression``: shaped as the
     resource it refers to would make it."""
+    if isinstance(expression, list):
+        return [mock_value(result, upstream, f"{output}[{i}]", item) for i, item in enumerate(expression)]
     if not isinstance(expression, str):
         return expression  # a literal value is its own mock
     match = REFERENCE.match(expression)
@@ -102,7 +103,7 @@ def prepare(result: SynthResult, stack: str, waiting_on: list[str]) -> Path:
     configuration = json.loads(json.dumps(result.stack_json(stack)))
     configuration.get("terraform", {}).pop("backend", None)
     for name, source in configuration.get("data", {}).get("terraform_remote_state", {}).items():
-        upstream = name.removeprefix(REMOTE_STATE_PREFIX)
+        upstream = name  # each remote state is named after the stack it reads (stacks/base.py)
         if upstream in waiting_on:
             path = directory / f"{upstream}.mock.tfstate"
             path.write_text(json.dumps(mock_state(result, upstream), indent=2))

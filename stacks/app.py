@@ -16,7 +16,7 @@ from modules.network import ExistingVpcProps, NewVpcProps, SubnetSpec
 
 from . import naming
 from .topology import Topology
-from .base import AccountStackProps
+from .base import AccountStackProps, Export, VpcExports
 from .emr import EmrAccountProps, EmrAccountStack, SingleAccountLink
 from .links import (
     EmrLinkProps,
@@ -94,6 +94,11 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
         ),
     )
 
+    # What the Studio stack gives the stacks after it, each under its own name (issue 10 §1).
+    studio_vpc = VpcExports.of(studio_stack, "studio", studio_stack.vpc)
+    studio_security_group = Export(studio_stack, "studio_security_group_id", studio_stack.security_group_id)
+    studio_execution_role = Export(studio_stack, "studio_execution_role_arn", studio_stack.execution_role_arn)
+
     catalog = promoted.service_catalog
     base_template = EMR_TEMPLATE.read_text(encoding="utf-8")
     bootstrap_path = PROJECT_ROOT / catalog.bootstrap_script
@@ -104,9 +109,9 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
         single = None
         if account.account_id == studio.account_id:
             single = SingleAccountLink(
-                vpc=studio_stack.vpc,
-                studio_security_group_id=studio_stack.security_group_id,
-                studio_execution_role_arn=studio_stack.execution_role_arn,
+                vpc=studio_vpc,
+                studio_security_group_id=studio_security_group,
+                studio_execution_role_arn=studio_execution_role,
                 ports=ports,
             )
         names = naming.emr_names(env, account)
@@ -138,18 +143,19 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
     peered = env.peered_emr_accounts
     if not peered:
         return app
+    emr_vpcs = {a.stack_id: VpcExports.of(emr_stacks[a.stack_id], "emr", emr_stacks[a.stack_id].vpc) for a in peered}
     peering_stack = StudioPeeringStack(
         app,
         naming.STUDIO_PEERING_STACK,
         StudioPeeringProps(
             account=account_props(naming.STUDIO_PEERING_STACK, studio),
-            studio_vpc=studio_stack.vpc,
+            studio_vpc=studio_vpc,
             peers=tuple(
                 PeerTarget(
                     key=a.stack_id,
                     account_id=a.account_id,
                     region=a.region,
-                    vpc=emr_stacks[a.stack_id].vpc,
+                    vpc=emr_vpcs[a.stack_id],
                     tags=naming.peering_tags(env, a),
                 )
                 for a in peered
@@ -168,13 +174,14 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
                     account=account_props(link_id, account),
                     peering_connection_id=peering_stack.peering_connection_ids[account.stack_id],
                     peering_tags=naming.peering_tags(env, account),
-                    emr_vpc=emr_stack.vpc,
-                    emr_primary_security_group_id=emr_stack.primary_security_group_id,
-                    portfolio_id=emr_stack.portfolio_id,
+                    emr_vpc=emr_vpcs[account.stack_id],
+                    emr_primary_security_group_id=Export(emr_stack, "emr_primary_security_group_id",
+                                                         emr_stack.primary_security_group_id),
+                    portfolio_id=Export(emr_stack, "portfolio_id", emr_stack.portfolio_id),
                     studio_account_id=studio.account_id,
                     studio_cidr=studio.network.cidr,
-                    studio_security_group_id=studio_stack.security_group_id,
-                    studio_execution_role_arn=studio_stack.execution_role_arn,
+                    studio_security_group_id=studio_security_group,
+                    studio_execution_role_arn=studio_execution_role,
                     ports=ports,
                     discovery_role_name=naming.discovery_role_name(env),
                 ),
@@ -185,7 +192,7 @@ def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, r
         naming.STUDIO_LINK_STACK,
         StudioLinkProps(
             account=account_props(naming.STUDIO_LINK_STACK, studio),
-            studio_vpc=studio_stack.vpc,
+            studio_vpc=studio_vpc,
             peers=tuple(
                 PeerRouteTarget(
                     key=a.stack_id,

@@ -29,7 +29,7 @@ from modules.security_groups import (
 )
 from modules.service_catalog import EmrServiceCatalog, EmrServiceCatalogProps, PortfolioAccess, PortfolioAccessProps
 
-from .base import AccountStack, AccountStackProps
+from .base import AccountStack, AccountStackProps, Export, VpcExports
 from .naming import EmrNames, role_arn
 
 EMR_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceRole"
@@ -48,9 +48,9 @@ EMR_MANAGED_GROUPS = {
 class SingleAccountLink:
     """In the single-account layout, EMR shares the Studio stack's VPC, SG and role."""
 
-    vpc: VpcHandle
-    studio_security_group_id: str
-    studio_execution_role_arn: str
+    vpc: VpcExports
+    studio_security_group_id: Export
+    studio_execution_role_arn: Export
     ports: tuple[int, ...]
 
 
@@ -81,7 +81,7 @@ class EmrAccountStack(AccountStack):
         super().__init__(scope, id, props.account)
         account_id = props.account.account_id
         if props.single_account is not None:
-            self.vpc = props.single_account.vpc
+            self.vpc = self.take_vpc(props.single_account.vpc)
         elif isinstance(props.network, NewVpcProps):
             self.vpc = NewVpc(self, "network", props.network)
         else:
@@ -194,14 +194,14 @@ class EmrAccountStack(AccountStack):
                 "studio-ingress",
                 StudioIngressProps(
                     emr_security_group_id=self.primary_security_group_id,
-                    studio_security_group_id=link.studio_security_group_id,
+                    studio_security_group_id=self.take(link.studio_security_group_id),
                     ports=link.ports,
                 ),
             )
             PortfolioAccess(
                 self,
                 "portfolio-access",
-                PortfolioAccessProps(portfolio_id=self.portfolio_id, principal_arn=link.studio_execution_role_arn),
+                PortfolioAccessProps(portfolio_id=self.portfolio_id, principal_arn=self.take(link.studio_execution_role_arn)),
             )
 
     def _private_endpoints(self, props: EmrAccountProps) -> None:

@@ -11,6 +11,8 @@ STUDIO_STACK = "studio-account"
 STUDIO_PEERING_STACK = "studio-account-peering"
 STUDIO_LINK_STACK = "studio-account-link"
 PARTITION = "aws"
+# The peering stack's named output of each EMR account's connection: this prefix and the EMR stack id.
+PEERING_OUTPUT_PREFIX = "peering_connection_id_"
 # Inline policies other code reads back by name.
 DISCOVERY_POLICY = "emr-discovery"
 ASSUME_EMR_ROLES_POLICY = "assume-emr-account-roles"

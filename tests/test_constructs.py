@@ -79,9 +79,9 @@ def test_emr_role_trust_is_narrowed_to_the_studio_execution_role(local):
     assert list(principal) == ["AWS"] and len(principal["AWS"]) == 1
     reference = principal["AWS"][0]
     assert ":root" not in reference
-    # The principal is the Studio stack's execution role, read through its state.
-    assert "cross-stack-reference-input-studio-account" in reference
-    assert "execution-role" in remote_output_name(reference)
+    # The principal is the Studio stack's execution role, read through its state by its name.
+    assert reference == "${data.terraform_remote_state.studio-account.outputs.studio_execution_role_arn}"
+    assert remote_output_name(reference) == "studio_execution_role_arn"
 
 
 def test_studio_execution_role_may_assume_the_emr_role(local):
@@ -104,8 +104,7 @@ def test_emr_ingress_only_from_the_studio_sg_on_the_configured_ports(synthesized
         assert rule["from_port"] == rule["to_port"] and rule["ip_protocol"] == "tcp"
         assert "cidr_ipv4" not in rule and "cidr_ipv6" not in rule
         source = rule["referenced_security_group_id"]
-        assert source.startswith("100000000001/${data.terraform_remote_state.cross-stack-reference-input-studio-account")
-        assert "studio-security-group" in source
+        assert source == "100000000001/${data.terraform_remote_state.studio-account.outputs.studio_security_group_id}"
         # Referencing a peer SG needs the peering active: the rule waits for the accept.
         assert any("aws_vpc_peering_connection_accepter" in d for d in rule["depends_on"])
     # No other stack of the EMR account opens the primary SG.
@@ -306,7 +305,7 @@ def test_single_account_layout_has_no_peering(tmp_path, synthesized):
     assert "aws_vpc_peering_connection_accepter" not in emr_stack["resource"]
     rule = only(emr_stack, "aws_vpc_security_group_ingress_rule")
     assert "/" not in rule["referenced_security_group_id"].split("}")[-1]  # same account: bare SG id
-    assert "studio-security-group" in rule["referenced_security_group_id"]
+    assert rule["referenced_security_group_id"] == "${data.terraform_remote_state.studio-account.outputs.studio_security_group_id}"
     studio = result.stack_json("studio-account")
     assert "aws_sagemaker_studio_lifecycle_config" not in studio["resource"]
     lab = only(studio, "aws_sagemaker_domain")["default_user_settings"].get("jupyter_lab_app_settings", {})

@@ -87,9 +87,9 @@ def test_mock_inputs_are_shaped_as_the_upstream_resources_would_make_them(synthe
 
     result = synthesized("dev")
     state = mock_inputs.mock_state(result, "studio-account")
-    values = {name.split("-output-", 1)[1]: output["value"] for name, output in state["outputs"].items()}
-    assert set(values) == {name.split("-output-", 1)[1] for name in result.stack_json("studio-account")["output"]}
-    role = next(v for k, v in values.items() if k.startswith("aws_iam_role"))
+    values = {name: output["value"] for name, output in state["outputs"].items()}
+    assert set(values) == set(result.stack_json("studio-account")["output"])
+    role = values["studio_execution_role_arn"]
     role_name = next(iter(result.stack_json("studio-account")["resource"]["aws_iam_role"].values()))["name"]
     assert role == f"arn:aws:iam::100000000001:role/{role_name}"
     prefixes = {v.split("-")[0] for v in values.values() if not v.startswith("arn:")}
@@ -101,9 +101,9 @@ def test_mock_inputs_are_shaped_as_the_upstream_resources_would_make_them(synthe
     configuration = json.loads((directory / "cdk.tf.json").read_text())
     assert "backend" not in configuration["terraform"]
     sources = configuration["data"]["terraform_remote_state"]
-    peering = sources["cross-stack-reference-input-studio-account-peering"]["config"]["path"]
+    peering = sources["studio-account-peering"]["config"]["path"]
     assert peering == str(directory / "studio-account-peering.mock.tfstate") and Path(peering).is_file()
-    studio = Path(sources["cross-stack-reference-input-studio-account"]["config"]["path"])
+    studio = Path(sources["studio-account"]["config"]["path"])
     assert studio.is_absolute() and studio.name == "studio-account.tfstate"
 
 

@@ -1,6 +1,6 @@
 """The typed topology model (issue 10 §1): one place says which stacks an environment has, of
 which kind, in which account, and what each depends on; synthesis refuses an app whose
-cross-stack references disagree with it, and the apply order comes from it."""
+values taken from other stacks disagree with it, and the apply order comes from it."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def test_the_model_is_immutable():
 
 
 def test_synthesis_refuses_stacks_whose_references_the_model_does_not_declare(tmp_path, monkeypatch):
-    """A new cross-stack reference (or stack) is a change in the model too, or synthesis says which."""
+    """A value newly taken from another stack (or a new stack) is a change in the model too, or
+    synthesis says which."""
     real = Topology.of
 
     def forgetful(env):
