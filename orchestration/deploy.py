@@ -132,6 +132,16 @@ class _Run:
         terraform.ensure_init()
         return terraform
 
+    def requested_peerings(self) -> dict[str, str]:
+        """EMR stack id -> the peering connection the peering stack's state holds (its named
+        outputs, stacks/links.py)."""
+        peering = Topology.of(self.env).of_kind(StackKind.PEERING_REQUEST)
+        if not peering:
+            return {}
+        outputs = self.terraform(peering[0].id).outputs()
+        prefix = naming.PEERING_OUTPUT_PREFIX
+        return {name.removeprefix(prefix): value for name, value in outputs.items() if name.startswith(prefix)}
+
     def fingerprint_path(self, stack: str) -> Path:
         return self.workspace.state_root / self.env.environment.name / f"{stack}.applied"
 
@@ -170,9 +180,10 @@ class _Run:
         else:
             # Planned first, so that the risky changes the plan review flags are said before they
             # are applied (the emulator target applies without asking); then that plan is applied.
-            if not terraform.plan(DEPLOY_PLAN).is_empty:
+            planned = terraform.plan(DEPLOY_PLAN)
+            if not planned.is_empty:
                 self.flag_risks(stack, terraform)
-            _, summary = terraform.apply(on_progress=self._progress_printer(), plan_file=DEPLOY_PLAN)
+            _, summary = terraform.apply(on_progress=self._progress_printer(), plan_file=DEPLOY_PLAN, planned=planned)
         if not summary.is_empty:
             self.changed_stacks.add(stack)
         if not destroy:
@@ -260,9 +271,11 @@ def deploy(
             if StackKind.STUDIO in kinds:
                 sync_domain_subnets(env, run.accounts, run.log)
             if StackKind.PEERING_REQUEST in kinds:
-                handshake.wait_for(env, run.accounts, {handshake.PENDING, handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log)
+                handshake.wait_for(env, run.accounts, {handshake.PENDING, handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log,
+                                   known=run.requested_peerings())
             if StackKind.EMR_LINK in kinds:
-                handshake.wait_for(env, run.accounts, {handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log)
+                handshake.wait_for(env, run.accounts, {handshake.ACTIVE}, PEERING_TIMEOUT_SECONDS, run.log,
+                                   known=run.requested_peerings())
 
         run.walk(plan, destroy=False, between=handshake_step)
         if run.emulator is not None:

@@ -53,9 +53,13 @@ class Peerings:
     """The peering connections of every peered EMR account, read from the Studio account.
     The EMR VPCs are looked up once; :meth:`connections` reads the connections afresh each call."""
 
-    def __init__(self, env: EnvironmentFile, accounts: Accounts):
+    def __init__(self, env: EnvironmentFile, accounts: Accounts, known: dict[str, str] | None = None):
+        """``known``: EMR stack id -> the connection the peering stack's state holds, which is the
+        one to watch when a retried request left a second one (CreateVpcPeeringConnection takes
+        no idempotency token)."""
         self.env = env
         self.accounts = accounts
+        self.known = known or {}
         self._vpcs: dict[str, list[str]] = {}
 
     def connections(self, account: EmrAccount) -> list[dict]:
@@ -71,13 +75,20 @@ class Peerings:
                 for c in page["VpcPeeringConnections"]]
 
     def live(self) -> dict[str, dict]:
-        """The live (not dead) connection of each peered EMR account, by EMR stack id."""
+        """The live (not dead) connection of each peered EMR account, by EMR stack id: the one
+        the state holds, else an active one, else the first."""
         found = {}
         for account in self.env.peered_emr_accounts:
-            live = [c for c in self.connections(account) if c["Status"]["Code"] not in DEAD]
+            live = self.all_live(account)
             if live:
                 found[account.stack_id] = live[0]
         return found
+
+    def all_live(self, account: EmrAccount) -> list[dict]:
+        """Every live connection of ``account``, the one to use first; more than one is a duplicate."""
+        known = self.known.get(account.stack_id)
+        live = [c for c in self.connections(account) if c["Status"]["Code"] not in DEAD]
+        return sorted(live, key=lambda c: (c["VpcPeeringConnectionId"] != known, c["Status"]["Code"] != ACTIVE))
 
     def dead(self, account: EmrAccount) -> list[dict]:
         return [c for c in self.connections(account) if c["Status"]["Code"] in DEAD]
@@ -92,10 +103,26 @@ def dead_connections(env: EnvironmentFile, accounts: Accounts, account: EmrAccou
     return Peerings(env, accounts).dead(account)
 
 
-def wait_for(env: EnvironmentFile, accounts: Accounts, wanted: set[str], timeout: float, log) -> dict[str, str]:
-    """Wait until every peered account's connection is in one of ``wanted``; their ids."""
+def duplicates(peerings: Peerings) -> list[str]:
+    """A line for each live connection beyond the one used, with the command that removes it."""
+    lines = []
+    for account in peerings.env.peered_emr_accounts:
+        for extra in peerings.all_live(account)[1:]:
+            lines.append(f"peering {extra['VpcPeeringConnectionId']} ({account.stack_id}, {extra['Status']['Code']}) duplicates "
+                         "the one in state (a retried request?); it is not used. Remove it with: aws ec2 "
+                         f"delete-vpc-peering-connection --vpc-peering-connection-id {extra['VpcPeeringConnectionId']} "
+                         f"(Studio account {peerings.env.environment.studio_account.account_id})")
+    return lines
+
+
+def wait_for(env: EnvironmentFile, accounts: Accounts, wanted: set[str], timeout: float, log,
+             known: dict[str, str] | None = None) -> dict[str, str]:
+    """Wait until every peered account's connection is in one of ``wanted``; their ids.
+    ``known``: the connections the peering stack's state holds, by EMR stack id."""
     deadline = time.monotonic() + timeout
-    peerings = Peerings(env, accounts)
+    peerings = Peerings(env, accounts, known)
+    for line in duplicates(peerings):
+        log(line)
     while True:
         connections = peerings.live()
         for account in env.peered_emr_accounts:

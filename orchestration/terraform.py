@@ -120,15 +120,16 @@ class Terraform:
         return summary
 
     def apply(self, destroy: bool = False, on_progress: ProgressCallback | None = None,
-              plan_file: str | None = None) -> tuple[Progress, ChangeSummary]:
-        """Plan and apply in one process (``-auto-approve``), or apply the saved ``plan_file``;
-        what changed, from the event stream."""
+              plan_file: str | None = None, planned: ChangeSummary | None = None) -> tuple[Progress, ChangeSummary]:
+        """Plan and apply in one process (``-auto-approve``), or apply the saved ``plan_file``
+        whose plan found ``planned`` (the stream of a saved plan's apply has no plan summary to
+        count the resources from); what changed, from the event stream."""
         args = ["apply", "-auto-approve", "-input=false", "-json", "-lock-timeout=0s"]
         if destroy:
             args.append("-destroy")
         if plan_file is not None:
             args.append(plan_file)
-        progress = Progress(self.stack)
+        progress = Progress(self.stack, total=planned.add + planned.change + planned.remove if planned else 0)
         code, events = self._stream(args)
         summary = _follow(events, progress, on_progress)
         if code() != 0:
