@@ -125,7 +125,7 @@ def stack_orphans(session: AccountSession, env: EnvironmentFile, stack: str, con
     tagged = [t for lister in TAGGED_LISTERS for t in lister(session, env.environment.name) if t.tags.get("stack") == stack]
     named = named_unrecorded(session, env.environment.name, naming.prefix(env), stack, configuration, {r["address"] for r in state})
     seen = {(t.kind, t.id) for t in tagged}
-    return [t for t in tagged + [n for n in named if (n.kind, n.id) not in seen] if not t.identifiers & identifiers]
+    return [t for t in tagged + [n for n in named if (n.kind, n.id) not in seen] if not t.typed_identifiers & identifiers]
 
 
 def adopt(env: EnvironmentFile, accounts: Accounts, result: SynthResult, stack: str, terraform: Terraform, log: Log) -> int:

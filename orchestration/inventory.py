@@ -100,7 +100,7 @@ class Inventory:
 # --- state ------------------------------------------------------------------------------------------
 
 
-def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], dict[str, set[str]]]:
+def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], dict[str, set[tuple[str, str]]]]:
     """Every managed resource of every stack's state, and per account the identifiers they carry
     (ids, ARNs, names), which a live resource must match to count as in state."""
     terraform_env = accounts.terraform_env()
@@ -111,7 +111,7 @@ def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], di
         return terraform.state_resources()
 
     items: list[Item] = []
-    known: dict[str, set[str]] = {}
+    known: dict[str, set[tuple[str, str]]] = {}
     with ThreadPoolExecutor(max_workers=4) as pool:
         states = dict(zip(result.stacks, pool.map(read, result.stacks)))
     for stack, resources in states.items():
@@ -130,12 +130,17 @@ def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], di
 # The attributes that name a resource itself, not another one it refers to: a route-table
 # association holds its subnet's id, and that does not put the subnet in state.
 OWN_IDENTIFIERS = ("id", "arn", "name", "bucket", "domain_name", "studio_lifecycle_config_name")
+# Types whose state entries hold the same live resource as another type does.
+SAME_RESOURCE = {"aws_vpc_peering_connection_accepter": "aws_vpc_peering_connection",
+                 "aws_vpc_peering_connection_options": "aws_vpc_peering_connection"}
 
 
-def identifiers_of(state: list[dict]) -> set[str]:
-    """What resources in state are known by (their ids, ARNs and names): a live resource carrying
-    one of these is in state."""
-    return {v for r in state for k, v in r["values"].items() if k in OWN_IDENTIFIERS and isinstance(v, str) and v}
+def identifiers_of(state: list[dict]) -> set[tuple[str, str]]:
+    """What resources in state are known by, each with its type: (type, id, ARN or name). A live
+    resource of that type carrying one of these is in state; the type matters, since an instance
+    profile and its role share a name (EMR_EC2_DefaultRole)."""
+    return {(SAME_RESOURCE.get(r["type"], r["type"]), v) for r in state for k, v in r["values"].items()
+            if k in OWN_IDENTIFIERS and isinstance(v, str) and v}
 
 
 @dataclass
@@ -147,6 +152,11 @@ class Tagged:
     id: str
     tags: dict[str, str]
     identifiers: set[str]
+
+    @property
+    def typed_identifiers(self) -> set[tuple[str, str]]:
+        """``identifiers`` with this resource's type, to compare with identifiers_of(state)."""
+        return {(self.kind, identifier) for identifier in self.identifiers}
     remove: str
     attributes: dict[str, str] = field(default_factory=dict)
 
@@ -468,7 +478,7 @@ def _build(env: EnvironmentFile, accounts: Accounts, result: SynthResult) -> Inv
         listed = [tagged for lister in TAGGED_LISTERS for tagged in lister(session, env.environment.name)]
         seen_ids = {(t.kind, t.id) for t in listed}
         for tagged in listed + [t for t in named if (t.kind, t.id) not in seen_ids]:
-            if tagged.identifiers & in_state:
+            if tagged.typed_identifiers & in_state:
                 continue
             if SAGEMAKER_TAG in tagged.tags:
                 continue  # a retained home EFS is listed as such above

@@ -167,6 +167,52 @@ def test_a_rejected_peering_request_stops_the_handshake(emulator):
         wait_for(env, accounts, {"active"}, 10, log=lambda line: None)
 
 
+def test_a_duplicate_request_is_named_and_the_connection_in_state_is_the_one_watched(emulator):
+    """CreateVpcPeeringConnection has no idempotency token: a request retried after a lost answer
+    leaves a second connection. The handshake watches the one the peering stack's state holds and
+    names the other, with the command that removes it."""
+    env = local_with(**{"environment.name": "dup"})
+    account = env.environment.emr_accounts[0]
+    accounts = Accounts(env, emulator)
+    studio_ec2 = accounts.studio().client("ec2")
+    emr_ec2 = accounts.emr(account).client("ec2")
+    studio_vpc = studio_ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    emr_vpc = emr_ec2.create_vpc(CidrBlock="2.0.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": naming.emr_vpc_name(env, account)}]}])["Vpc"]["VpcId"]
+    tags = [{"Key": k, "Value": v} for k, v in naming.peering_tags(env, account).items()]
+    first, second = (studio_ec2.create_vpc_peering_connection(
+        VpcId=studio_vpc, PeerVpcId=emr_vpc, PeerOwnerId="222222222222",
+        TagSpecifications=[{"ResourceType": "vpc-peering-connection", "Tags": tags}],
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"] for _ in range(2))
+    lines: list[str] = []
+    assert wait_for(env, accounts, {"pending-acceptance"}, 10, lines.append, known={"emr-account": second}) == {"emr-account": second}
+    assert any(line.startswith(f"peering {first} (emr-account, pending-acceptance) duplicates the one in state") and
+               f"delete-vpc-peering-connection --vpc-peering-connection-id {first}" in line for line in lines), lines
+    emr_ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=second)
+    assert wait_for(env, accounts, {"active"}, 10, lambda line: None, known={"emr-account": second}) == {"emr-account": second}
+    # Without the state's word (verify, graph), an active connection is preferred to a pending one.
+    assert wait_for(env, accounts, {"active"}, 10, lambda line: None) == {"emr-account": second}
+
+
+def test_an_instance_profile_is_not_in_state_because_its_role_of_the_same_name_is(emulator):
+    """EMR_EC2_DefaultRole names a role and an instance profile: a kill between the two creates
+    leaves the profile outside state, and the role in state must not hide it (it did, and every
+    later deploy failed with EntityAlreadyExists)."""
+    from orchestration.adoption import stack_orphans
+
+    env = local_with(**{"environment.name": "profile"})
+    session = Accounts(env, emulator).emr(env.environment.emr_accounts[0])
+    iam = session.client("iam")
+    tags = [{"Key": "environment", "Value": "profile"}, {"Key": "managed-by", "Value": "studio-emr-infra"},
+            {"Key": "stack", "Value": "emr-account"}]
+    role = iam.create_role(RoleName="EMR_EC2_DefaultRole", AssumeRolePolicyDocument="{}", Tags=tags)["Role"]
+    iam.create_instance_profile(InstanceProfileName="EMR_EC2_DefaultRole", Tags=tags)
+    state = [{"address": "aws_iam_role.r", "type": "aws_iam_role",
+              "values": {"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"]}}]
+    orphans = stack_orphans(session, env, "emr-account", {}, state)
+    assert [(o.kind, o.id) for o in orphans] == [("aws_iam_instance_profile", "EMR_EC2_DefaultRole")]
+
+
 def test_resources_are_named_as_a_person_knows_them(synthesized):
     from orchestration.progress import label
 
