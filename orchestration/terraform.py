@@ -51,6 +51,7 @@ class ChangeSummary:
 
 
 ProgressCallback = Callable[[Progress], None]
+SAVED_PLAN_LOCK_SECONDS = 60
 
 
 def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -124,7 +125,11 @@ class Terraform:
         """Plan and apply in one process (``-auto-approve``), or apply the saved ``plan_file``
         whose plan found ``planned`` (the stream of a saved plan's apply has no plan summary to
         count the resources from); what changed, from the event stream."""
-        args = ["apply", "-auto-approve", "-input=false", "-json", "-lock-timeout=0s"]
+        # A saved plan is applied after its plan released the state lock: a second runner that
+        # tried the lock in between (and was refused, or refused at its next stack) may hold it a
+        # moment, so wait for it briefly. A plan made stale meanwhile is refused by Terraform.
+        lock_timeout = "0s" if plan_file is None else f"{SAVED_PLAN_LOCK_SECONDS}s"
+        args = ["apply", "-auto-approve", "-input=false", "-json", f"-lock-timeout={lock_timeout}"]
         if destroy:
             args.append("-destroy")
         if plan_file is not None:
