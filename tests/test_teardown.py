@@ -239,6 +239,8 @@ def test_what_an_apply_killed_with_sigkill_created_is_found_then_adopted_not_dup
         names = [t["Value"] for v in account.client("ec2").describe_vpcs()["Vpcs"] for t in v.get("Tags", []) if t["Key"] == "Name"]
         assert len(names) == len(set(names)), f"a VPC was created twice in {account.label}: {names}"
     assert verify(name, workspace=workspace, envs_dir=envs_dir).ok
+    # The module's environments share the EMR account and its unprefixed default roles: leave none.
+    destroy(name, workspace=workspace, log=lambda line: None, envs_dir=envs_dir)
 
 
 def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted_not_created_again(workspace, envs_dir):
