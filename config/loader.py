@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
+from . import yamlio
 from .errors import ConfigError
 from .model import EnvironmentFile
 
@@ -40,10 +40,10 @@ def load_env(name: str, envs_dir: Path = ENVS_DIR) -> EnvironmentFile:
 def load_file(path: Path) -> EnvironmentFile:
     shown = _display(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlio.load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(str(path), [f"{shown}: cannot read: {exc.strerror}"]) from None
-    except yaml.YAMLError as exc:
+    except yamlio.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(str(path), [f"{shown}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None

@@ -6,9 +6,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-import yaml
 from constructs import Construct
 
+from config import yamlio
 from imports.aws.s3_bucket import S3Bucket
 from imports.aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from imports.aws.s3_bucket_server_side_encryption_configuration import (
@@ -55,7 +55,7 @@ class EmrTemplateSettings:
 def render_emr_template(base_template: str, settings: EmrTemplateSettings) -> str:
     """The product template for one environment: the base file with its guardrails
     (AllowedValues) and defaults set from the environment's settings."""
-    template = yaml.safe_load(base_template)
+    template = yamlio.load(base_template)
     params = template["Parameters"]
     params["SubnetId"]["Default"] = settings.subnet_ids[0]
     params["SubnetId"]["AllowedValues"] = list(settings.subnet_ids)

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import botocore.exceptions
-import yaml
 
-from config import ConfigError, EnvironmentFile, StudioEmrError, Target, env_path, load_env
+from config import ConfigError, EnvironmentFile, StudioEmrError, Target, env_path, load_env, yamlio
 from config.model import KubernetesController
 from stacks import naming
 
@@ -128,7 +127,7 @@ def kube_values(env_name: str) -> KubeValues:
         document = {"apiVersion": "v1", "kind": "ServiceAccount",
                     "metadata": {"name": service_account, "namespace": namespace, "annotations": annotations}}
     header.append(f"Jobs run as {job_arn} (spec.roleArn of TrainingJob, HostingDeployment ...).")
-    text = "".join(f"# {line}\n" for line in header) + yaml.safe_dump(document, sort_keys=False)
+    text = "".join(f"# {line}\n" for line in header) + yamlio.dump(document)
     return KubeValues(settings.controller, namespace, service_account, controller_arn, job_arn, text)
 
 

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import copy
 import difflib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from ruamel.yaml import YAML
-
-from config import ENVS_DIR, StudioEmrError, env_path, load_env
+from config import ENVS_DIR, StudioEmrError, env_path, load_env, yamlio
 from config.loader import parse
 
 from .plan import plan_env
@@ -57,22 +53,16 @@ def promote(source: str, target: str, write: bool = False, allow_risky: bool = F
             )
         raise PromotionRefused(f"{target!r} does not follow {source!r} in its declared chain {' -> '.join(forward)} "
                                "(environment.promotes_to)")
-    round_trip = YAML()
-    round_trip.preserve_quotes = True
-    round_trip.width = 4096
-    # The layout of the files in envs/, so that only the promoted lines show in the diff.
-    round_trip.indent(mapping=2, sequence=4, offset=2)
-    source_doc = round_trip.load(env_path(source, envs_dir).read_text())
+    # Round trip, so that only the promoted lines show in the diff.
+    source_doc = yamlio.load_round_trip(env_path(source, envs_dir).read_text())
     target_path = env_path(target, envs_dir)
     before = target_path.read_text()
-    target_doc = round_trip.load(before)
+    target_doc = yamlio.load_round_trip(before)
     target_doc["promoted"] = copy.deepcopy(source_doc["promoted"])
-    out = io.StringIO()
-    round_trip.dump(target_doc, out)
-    after = out.getvalue()
+    after = yamlio.dump_round_trip(target_doc)
     shown = f"envs/{target}.yaml"
     diff = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{shown}", f"b/{shown}"))
-    promoted_env = parse(yaml.safe_load(after), shown)
+    promoted_env = parse(yamlio.load(after), shown)
     if not diff:
         return PromoteResult(source, target, "", None, written=False)
     review = plan_env(promoted_env, emulator=emulator, workspace=workspace, log=log)

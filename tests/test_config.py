@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ENVS_DIR, ConfigError, load_env, load_file
+from config import ENVS_DIR, ConfigError, load_env, load_file, yamlio
 from config.loader import parse
 
 BAD = sorted((Path(__file__).parent / "bad_envs").glob("*.yaml"))
@@ -64,7 +64,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
 
 def test_single_account_layout_has_no_peered_accounts():
     text = (ENVS_DIR / "local.yaml").read_text()
-    data = __import__("yaml").safe_load(text)
+    data = yamlio.load(text)
     emr = data["environment"]["emr_accounts"][0]
     emr["account_id"] = data["environment"]["studio_account"]["account_id"]
     del emr["network"]

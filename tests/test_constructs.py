@@ -6,9 +6,8 @@ import base64
 import json
 
 import pytest
-import yaml
 
-from config import ENVS_DIR
+from config import ENVS_DIR, yamlio
 from config.loader import parse
 from modules.discovery import DISCOVERY_FILE
 from orchestration.synth import Workspace, synth_env
@@ -136,7 +135,7 @@ def test_emr_vpc_lets_a_cluster_start_in_its_private_subnets(synthesized):
 
 
 def test_emr_vpc_with_nat_egress_has_a_nat_and_no_interface_endpoints(tmp_path):
-    data = yaml.safe_load((ENVS_DIR / "dev.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / "dev.yaml")
     network = data["environment"]["emr_accounts"][0]["network"]
     network.update(egress="nat", public_subnet_cidr="10.110.0.0/24")
     emr = synth_env(parse(data, "dev.yaml"), Workspace(tmp_path / "cdktf.out", tmp_path / "state")).stack_json("emr-account")
@@ -291,7 +290,7 @@ def test_emr_default_roles(local):
 
 
 def test_single_account_layout_has_no_peering(tmp_path, synthesized):
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / "local.yaml")
     data["environment"]["name"] = "single"
     emr = data["environment"]["emr_accounts"][0]
     emr["account_id"] = data["environment"]["studio_account"]["account_id"]
@@ -316,7 +315,7 @@ def test_inserting_a_subnet_renames_and_moves_no_other_subnet(tmp_path):
     """Subnets, their route-table associations and peer routes are named by what they are (the
     CIDR, the route table), and a subnet's zone follows from its CIDR: a CIDR inserted at the
     front of the list leaves every existing subnet as it was, so nothing is replaced."""
-    data = yaml.safe_load((ENVS_DIR / "dev.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / "dev.yaml")
     before = synth_env(parse(data, "dev.yaml"), Workspace(tmp_path / "a", tmp_path / "state")).stack_json("studio-account")
     data["environment"]["studio_account"]["network"]["private_subnet_cidrs"].insert(0, "10.10.19.0/24")
     after = synth_env(parse(data, "dev.yaml"), Workspace(tmp_path / "b", tmp_path / "state")).stack_json("studio-account")

@@ -4,9 +4,8 @@ would replace the domain: hashicorp/terraform-provider-aws#48778)."""
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from config import ENVS_DIR
+from config import ENVS_DIR, yamlio
 from config.loader import parse
 from orchestration.accounts import Accounts
 from orchestration.domain_subnets import sync_domain_subnets
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.emulator
 
 
 def test_a_subnet_added_to_the_file_joins_the_same_domain(emulator):  # noqa: F811
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / "local.yaml")
     cidrs = data["environment"]["studio_account"]["network"]["private_subnet_cidrs"]
     env = parse(data, "local.yaml")
     accounts = Accounts(env, emulator)

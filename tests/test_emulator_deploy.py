@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from config import load_env
+from config import load_env, yamlio
 from config.loader import parse
 from orchestration import emulator as emulator_control
 from orchestration.accounts import Accounts
@@ -100,7 +99,7 @@ def test_a_subnet_inserted_in_the_list_adds_resources_and_replaces_none(deployed
     middle of the list (named by position, the subnet after it would have been replaced) adds a
     subnet and its association and replaces nothing: no subnet, so no domain, no home
     directories, and no notebook instance (it stays in the first subnet of the list)."""
-    data = yaml.safe_load((ROOT / "envs" / f"{ENV}.yaml").read_text())
+    data = yamlio.load(ROOT / "envs" / f"{ENV}.yaml")
     data["environment"]["studio_account"]["network"]["private_subnet_cidrs"].insert(1, "10.0.22.0/24")
     variant = Workspace(out_root=tmp_path / "cdktf.out", state_root=workspace.state_root)
     result = synth_env(parse(data, f"{ENV}.yaml"), variant)

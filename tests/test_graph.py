@@ -9,10 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
-from config import ENVS_DIR, load_env
+from config import ENVS_DIR, load_env, yamlio
 from config.model import EnvironmentFile
 from orchestration import graph
 from orchestration.review import Review, StackPlan, risks
@@ -123,7 +122,7 @@ def test_an_emulator_environment_that_is_not_running_is_drawn_from_its_file(tmp_
 
 def single_account(name: str = "prod") -> EnvironmentFile:
     """``name`` with its first EMR account made the Studio account (no peering for it)."""
-    data = yaml.safe_load((ENVS_DIR / f"{name}.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / f"{name}.yaml")
     emr = data["environment"]["emr_accounts"][0]
     emr["account_id"] = data["environment"]["studio_account"]["account_id"]
     del emr["network"]

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
-from config import ENVS_DIR
+from config import ENVS_DIR, yamlio
 from config.loader import parse
 from main import app
 from modules.policies import web_identity_trust
@@ -25,7 +24,7 @@ PROVIDER_ARN = f"arn:aws:iam::111111111111:oidc-provider/{HOST}"
 
 
 def local_data() -> dict:
-    return yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    return yamlio.load(ENVS_DIR / "local.yaml")
 
 
 def synth_variant(tmp_path, edit=None, reuse=False):
@@ -159,7 +158,7 @@ def test_no_kubernetes_section_no_stack(synthesized):
 def test_kube_values_are_ack_helm_values_with_the_role_annotation():
     result = CliRunner().invoke(app, ["kube-values", "--env", "local"])
     assert result.exit_code == 0, result.output
-    values = yaml.safe_load(result.stdout)
+    values = yamlio.load(result.stdout)
     assert values == {
         "aws": {"region": "us-east-1"},
         "serviceAccount": {"create": True, "name": "ack-sagemaker-controller", "annotations": {
@@ -174,11 +173,11 @@ def test_kube_values_for_the_seeds_operator_are_its_service_account(tmp_path, mo
 
     data = local_data()
     data["promoted"]["kubernetes"] = {"controller": "sagemaker-operator"}
-    (tmp_path / "local.yaml").write_text(yaml.safe_dump(data))
+    (tmp_path / "local.yaml").write_text(yamlio.dump(data))
     monkeypatch.setattr(loader.load_env, "__defaults__", (tmp_path,))
     result = CliRunner().invoke(app, ["kube-values", "--env", "local"])
     assert result.exit_code == 0, result.output
-    manifest = yaml.safe_load(result.stdout)
+    manifest = yamlio.load(result.stdout)
     assert manifest["kind"] == "ServiceAccount"
     assert manifest["metadata"] == {"name": "sagemaker-k8s-operator-default", "namespace": "sagemaker-k8s-operator-system",
                                     "annotations": {"eks.amazonaws.com/role-arn":

@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 
 import pytest
-import yaml
 
-from config import ENVS_DIR, StudioEmrError
+from config import ENVS_DIR, StudioEmrError, yamlio
 from config.loader import parse
 from orchestration import emulator as emulator_control
 from orchestration.accounts import AccountAccessError, Accounts
@@ -29,7 +28,7 @@ def emulator(tmp_path_factory):
 
 
 def local_with(**changes):
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / "local.yaml")
     for path, value in changes.items():
         node = data
         keys = path.split(".")
