@@ -8,8 +8,8 @@ to a temporary envs directory, deployed on a fresh emulator in a fresh workspace
   no-op     `deploy` again (unchanged stacks are skipped);
   destroy   `destroy`.
 Peak memory is the resident memory of this process's whole tree, sampled every 0.2 s from /proc:
-this process (it runs the commands as the CLI does, jsii's node included), every terraform and
-provider process, and the emulator. RSS sums count the pages processes share (the provider's
+this process (it runs the commands as the CLI does, synthesis in a child process included:
+orchestration/synth.py), every terraform and provider process, and the emulator. RSS sums count the pages processes share (the provider's
 binary, mapped by every provider process) once per process, as the issue's figures did; PSS
 sums count them once, which is what the machine gives up. CPU seconds per kind of process and the time spent in the
 peering handshake's waits say where the time goes; `provider start` is one start of the AWS
@@ -36,13 +36,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.environ["PATH"]
 
-from config import ENVS_DIR, ConfigError, load_env  # noqa: E402
+from config import ENVS_DIR, ConfigError, load_env, yamlio  # noqa: E402
 from config.model import MAX_CROSS_ACCOUNT_EMR_ACCOUNTS  # noqa: E402
 from orchestration import deploy as deploy_module  # noqa: E402
 from orchestration import emulator as emulator_control  # noqa: E402
@@ -57,7 +55,7 @@ TIME_TARGET = 2.0
 
 def hub_env(size: int, envs_dir: Path) -> str:
     """Write envs_dir/hub<size>.yaml: local with ``size`` EMR accounts; its name."""
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / "local.yaml")
     name = f"hub{size}"
     settings = data["environment"]
     settings["name"] = name
@@ -72,7 +70,7 @@ def hub_env(size: int, envs_dir: Path) -> str:
          "network": {"cidr": f"{digit}.0.0.0/16", "private_subnet_cidrs": [f"{digit}.0.1.0/24"]}}
         for digit in range(3, 3 + size - 1)
     ]
-    (envs_dir / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (envs_dir / f"{name}.yaml").write_text(yamlio.dump(data))
     return name
 
 
@@ -237,7 +235,7 @@ def measure(size: int, envs_dir: Path, sampler: TreeSampler, waits: dict) -> Row
             row.phases[label] = sampler.end()
             return result
 
-        synthesized = phase("synth", lambda: synth_env(env, workspace))
+        synthesized = phase("synth", lambda: synth_env(env, workspace, isolated=True))
         row.stacks = len(synthesized.stacks)
         waits["seconds"] = 0.0
         report = phase("deploy", lambda: deploy_module.deploy(name, workspace=workspace, log=quiet, envs_dir=envs_dir))
@@ -257,7 +255,7 @@ def provider_start_seconds(envs_dir: Path) -> float:
     root = Path(tempfile.mkdtemp(prefix="scale-provider-"))
     try:
         name = hub_env(1, envs_dir)
-        result = synth_env(load_env(name, envs_dir), Workspace(root / "out", root / "state"))
+        result = synth_env(load_env(name, envs_dir), Workspace(root / "out", root / "state"), isolated=True)
         stack_dir = result.stack_dir(result.stacks[0])
         terraform = deploy_module.Terraform(result.stacks[0], stack_dir)
         terraform.ensure_init()
@@ -281,7 +279,7 @@ def main() -> None:
     sampler = TreeSampler()
     sampler.start()
     waits = timed_waits()
-    print(f"provider start: {provider_start_seconds(envs_dir):.1f} s (after synthesis warmed jsii up)", flush=True)
+    print(f"provider start: {provider_start_seconds(envs_dir):.1f} s (the stack initialised, the plugin cache warm)", flush=True)
     rows = []
     for size in args.sizes:
         row = measure(size, envs_dir, sampler, waits)

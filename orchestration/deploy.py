@@ -123,7 +123,8 @@ class _Run:
         existing_provider = kubernetes.foreign_oidc_provider(env, self.accounts)
         if existing_provider:
             log(f"[{naming.kubernetes_stack(env)}] reusing {existing_provider}, which this project did not create")
-        self.result: SynthResult = synth_env(env, workspace, reuse_oidc_provider=existing_provider is not None)
+        self.result: SynthResult = synth_env(env, workspace, reuse_oidc_provider=existing_provider is not None,
+                                               isolated=True)
         self.report = RunReport(env.environment.name, action, emulator_url=self.emulator.url if self.emulator else None)
         self.concurrency = terraform_concurrency()
 

@@ -71,7 +71,7 @@ def _plan(env: EnvironmentFile, running: emulator_control.Emulator | None, works
         reuse = foreign_oidc_provider(env, accounts) is not None
     except ConfigError as exc:
         kubernetes_error = str(exc)
-    result = synth_env(env, workspace, reuse_oidc_provider=reuse)
+    result = synth_env(env, workspace, reuse_oidc_provider=reuse, isolated=True)
     s3_state = isinstance(env.environment.state, S3State)
     def applied(stack: str) -> bool:
         return s3_state or workspace.local_state(env.environment.name, stack).is_file()

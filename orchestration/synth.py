@@ -1,24 +1,27 @@
-"""Synthesis as a library call: validate the environment file, build the app, write the stacks."""
+"""Synthesis as a library call: validate the environment file, build the app, write the stacks.
+
+The CDK library runs in the process that imports it, with jsii's node beside it for as long as
+that process lives. The long commands (deploy, destroy, plan, inventory) therefore synthesize in
+a child Python process (``isolated=True``): over a deploy of 4 EMR accounts that keeps about
+450 MB of node and bindings out of the CLI (benchmarks/scale.py). Nothing here imports the CDK
+library until an in-process synthesis needs it.
+"""
 
 from __future__ import annotations
 
 import json
+import pickle
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from config import EnvironmentFile, load_env
+from stacks.paths import PROJECT_ROOT, STATE_DIR
 from stacks.topology import Topology
 
 from .errors import SetupError, SynthError
-
-try:
-    from stacks.app import PROJECT_ROOT, STATE_DIR, build_app
-except ModuleNotFoundError as missing:  # bindings are generated for the types the code imports only
-    if not (missing.name or "").startswith("imports"):
-        raise
-    raise SetupError(f"{missing.name} is not among the generated AWS bindings (they cover the types the code imports): "
-                     "run `bash scripts/setup`") from None
 from .terraform import Terraform
 
 
@@ -67,13 +70,44 @@ def synth(env_name: str, workspace: Workspace = Workspace()) -> SynthResult:
     return synth_env(load_env(env_name), workspace)
 
 
-def synth_env(env: EnvironmentFile, workspace: Workspace = Workspace(), reuse_oidc_provider: bool = False) -> SynthResult:
-    """``reuse_oidc_provider``: what orchestration.kubernetes found in the live account (IAM-6)."""
-    outdir = workspace.outdir(env.environment.name)
+def _build(env: EnvironmentFile, outdir: Path, state_root: Path, reuse_oidc_provider: bool) -> None:
+    """Build the app and write its stacks, in this process."""
     try:
-        build_app(env, outdir, workspace.state_root, reuse_oidc_provider=reuse_oidc_provider).synth()
+        from stacks.app import build_app
+    except ModuleNotFoundError as missing:  # bindings are generated for the types the code imports only
+        if not (missing.name or "").startswith("imports"):
+            raise
+        raise SetupError(f"{missing.name} is not among the generated AWS bindings (they cover the types the code imports): "
+                         "run `bash scripts/setup`") from None
+    try:
+        build_app(env, outdir, state_root, reuse_oidc_provider=reuse_oidc_provider).synth()
     except Exception as exc:  # jsii surfaces JavaScript errors as RuntimeError and friends
         raise SynthError(f"synthesis of environment {env.environment.name!r} failed: {exc}") from exc
+
+
+def _build_in_child(env: EnvironmentFile, outdir: Path, state_root: Path, reuse_oidc_provider: bool) -> None:
+    """As _build, in a child Python process (this module run as a program) that ends when it is
+    done. Its errors come back as the same SetupError or SynthError, with the same message."""
+    done = subprocess.run([sys.executable, "-m", "orchestration.synth"], cwd=PROJECT_ROOT, capture_output=True,
+                          input=pickle.dumps((env, outdir, state_root, reuse_oidc_provider)))
+    if done.returncode == 0:
+        return
+    lines = done.stdout.decode(errors="replace").strip().splitlines()
+    try:
+        kind, message = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        tail = "\n".join(done.stderr.decode(errors="replace").strip().splitlines()[-15:])
+        raise SynthError(f"synthesis of environment {env.environment.name!r} failed: its process "
+                         f"({sys.executable} -m orchestration.synth) exited with {done.returncode}:\n{tail}") from None
+    raise (SetupError if kind == "setup" else SynthError)(message)
+
+
+def synth_env(env: EnvironmentFile, workspace: Workspace = Workspace(), reuse_oidc_provider: bool = False,
+              isolated: bool = False) -> SynthResult:
+    """``reuse_oidc_provider``: what orchestration.kubernetes found in the live account (IAM-6).
+    ``isolated``: synthesize in a child process (see the module's docstring)."""
+    outdir = workspace.outdir(env.environment.name)
+    (_build_in_child if isolated else _build)(env, outdir, workspace.state_root, reuse_oidc_provider)
     manifest = json.loads((outdir.resolve() / "manifest.json").read_text())
     declared = manifest["stacks"]
     topology = Topology.of(env)
@@ -100,3 +134,12 @@ def terraform_validate(result: SynthResult) -> dict[str, list[str]]:
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(check, result.stacks))
+
+
+if __name__ == "__main__":  # _build_in_child's child: its arguments pickled on stdin
+    arguments = pickle.load(sys.stdin.buffer)
+    try:
+        _build(*arguments)
+    except (SetupError, SynthError) as error:
+        print(json.dumps(["setup" if isinstance(error, SetupError) else "synth", str(error)]), flush=True)
+        sys.exit(1)

@@ -29,11 +29,10 @@ from .links import (
     StudioPeeringStack,
 )
 from .kubernetes import KubernetesProps, KubernetesStack
+from .paths import EMR_TEMPLATE, PROJECT_ROOT, STATE_DIR
 from .studio import StudioAccountProps, StudioAccountStack
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EMR_TEMPLATE = PROJECT_ROOT / "assets" / "service-catalog" / "emr-cluster.cfn.yaml"
-STATE_DIR = PROJECT_ROOT / ".state"
+__all__ = ["EMR_TEMPLATE", "PROJECT_ROOT", "STATE_DIR", "build_app", "stack_ids"]
 # What the stacks need of Terraform (S3 native state locking needs 1.10); the machines have 1.11.4.
 TERRAFORM_VERSIONS = ">=1.10.0"
 

@@ -5,6 +5,8 @@ values taken from other stacks disagree with it, and the apply order comes from 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 
@@ -12,6 +14,7 @@ from config import load_env
 from orchestration.errors import SynthError
 from orchestration.synth import Workspace, synth_env
 from stacks import topology
+from stacks.paths import PROJECT_ROOT
 from stacks.topology import StackKind, Topology, TopologyError, waves
 
 
@@ -57,3 +60,35 @@ def test_synthesis_refuses_stacks_whose_references_the_model_does_not_declare(tm
                                          r"'studio-account-peering'\], but the topology model \(stacks/topology.py\) "
                                          r"declares \['emr-account', 'studio-account-peering'\]"):
         synth_env(load_env("dev"), Workspace(tmp_path / "cdktf.out", tmp_path / "state"))
+
+
+def test_the_long_commands_synthesize_in_a_child_process_that_writes_the_same_stacks(tmp_path):
+    """deploy, destroy, plan and inventory synthesize with isolated=True: the stacks are the
+    same as an in-process synthesis writes, and the calling process never loads the CDK library
+    (jsii's node would stay beside it for the whole command)."""
+    probe = ("import sys\n"
+             "from pathlib import Path\n"
+             "from config import load_env\n"
+             "from orchestration.synth import Workspace, synth_env\n"
+             "import main  # the CLI and everything it imports\n"
+             f"result = synth_env(load_env('dev'), Workspace(Path({str(tmp_path / 'child')!r}), Path({str(tmp_path / 'state')!r})), isolated=True)\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cdktn', 'jsii', 'imports')))\n"
+             "print(','.join(result.stacks))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    loaded, stacks = done.stdout.strip().splitlines()[-2:]
+    assert loaded == "[]"
+    in_process = synth_env(load_env("dev"), Workspace(tmp_path / "parent", tmp_path / "state"))
+    assert stacks.split(",") == in_process.stacks
+    for stack in in_process.stacks:
+        child = (tmp_path / "child" / "dev" / "stacks" / stack / "cdk.tf.json").read_text()
+        assert child == in_process.stack_dir(stack).joinpath("cdk.tf.json").read_text().replace(
+            str(tmp_path / "parent"), str(tmp_path / "child")), stack
+
+
+def test_a_synthesis_error_in_the_child_process_reaches_the_caller_with_its_message(tmp_path):
+    env = load_env("dev")
+    catalog = env.promoted.service_catalog.model_copy(update={"bootstrap_script": "assets/no-such-bootstrap.sh"})
+    broken = env.model_copy(update={"promoted": env.promoted.model_copy(update={"service_catalog": catalog})})
+    with pytest.raises(SynthError, match=r"synthesis of environment 'dev' failed: .*No such file or directory: "
+                                         r"'.*assets/no-such-bootstrap.sh'"):
+        synth_env(broken, Workspace(tmp_path / "cdktf.out", tmp_path / "state"), isolated=True)
