@@ -18,12 +18,12 @@ and workspace.
               refused with EnvironmentLocked, and had to wait for the lock).
      destroy  the same for `destroy`, killed at a moment drawn over the measured destroy, run again
               to recover; converged means nothing is left: the inventory lists no item AND a raw
-              listing of both accounts with each service's own calls (tests/test_teardown.py's
-              left_behind, plus route tables, internet gateways, elastic IPs, NAT gateways and VPC
-              endpoints) is empty. Every orphan the inventory lists is also looked up by id with
-              EC2's own Describe call: one EC2 answers NotFound for is a phantom (tags that outlived
-              their resource), counted apart. Anything left (phantoms included) is reported and the
-              emulator restarted, so that the next round starts from nothing.
+              listing of both accounts with each service's own calls (tests/emulator_support.py's
+              left_behind, which tests/test_teardown.py checks too) is empty. Every orphan the
+              inventory lists is also looked up by id with EC2's own Describe call: one EC2
+              answers NotFound for is a phantom (tags that outlived their resource), counted apart.
+              Anything left (phantoms included) is reported and the emulator restarted, so that the
+              next round starts from nothing.
    Per round it logs what the kill interrupted (the command's last line) and what the recovery
    adopted (its " adopting " lines). Targets: every round converged, no duplicates, no orphans,
    no lock issues.
@@ -69,14 +69,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import botocore.exceptions
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.environ["PATH"]
 
 from benchmarks.fault_proxy import KINDS, FaultProxy  # noqa: E402
-from config import ENVS_DIR, load_env  # noqa: E402
+from config import ENVS_DIR, load_env, yamlio  # noqa: E402
 from orchestration import emulator as emulator_control  # noqa: E402
 from orchestration.accounts import Accounts  # noqa: E402
 from orchestration.deploy import deploy, destroy, terraform_concurrency  # noqa: E402
@@ -85,9 +84,9 @@ from orchestration.lock import EnvironmentLocked  # noqa: E402
 from orchestration.synth import SynthResult, Workspace, synth_env  # noqa: E402
 from orchestration.terraform import Terraform  # noqa: E402
 from orchestration.verify import verify  # noqa: E402
+from tests.emulator_support import GONE_PEERING, left_behind  # noqa: E402
 
 ENV_NAME = "faults"
-GONE_PEERING = ("deleted", "rejected", "failed", "expired")
 LOCK_WAIT_LIMIT_SECONDS = 120
 COMMAND_TIMEOUT_SECONDS = 1800
 
@@ -95,12 +94,12 @@ COMMAND_TIMEOUT_SECONDS = 1800
 def write_env(envs_dir: Path) -> str:
     """envs_dir/faults.yaml: envs/local.yaml under another name and domain, without its EKS
     section (the EKS cluster IRSA needs is a platform team's, stood up apart)."""
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / "local.yaml")
     data["environment"]["name"] = ENV_NAME
     data["environment"]["domain"]["name"] = f"studio-{ENV_NAME}"
     data["environment"].pop("kubernetes", None)
     data["promoted"].pop("kubernetes", None)
-    (envs_dir / f"{ENV_NAME}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (envs_dir / f"{ENV_NAME}.yaml").write_text(yamlio.dump(data))
     return ENV_NAME
 
 
@@ -285,50 +284,6 @@ def duplicates(accounts: Accounts) -> list[str]:
                         for t in v.get("Tags", []) if t["Key"] == "Name")
         found += [f"{count} VPCs named {name!r} in account {session.account_id}" for name, count in names.items() if count > 1]
     return found
-
-
-def left_behind(accounts: Accounts) -> dict[str, dict]:
-    """Everything of the kinds this project and its users make, per account, listed with each
-    service's own calls (not the inventory); the default VPC and the organization's role excepted.
-    As tests/test_teardown.py's left_behind, with route tables, internet gateways, elastic IPs, NAT
-    gateways and VPC endpoints added."""
-    env = accounts.env
-    found = {}
-    for account in [accounts.studio()] + [accounts.emr(a) for a in env.environment.emr_accounts]:
-        ec2, iam, sagemaker = account.client("ec2"), account.client("iam"), account.client("sagemaker")
-        catalog = account.client("servicecatalog")
-        default_vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["IsDefault"]}
-        kinds = {
-            "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]],
-            "subnets": [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["VpcId"] not in default_vpcs],
-            "network interfaces": [n["NetworkInterfaceId"] for n in ec2.describe_network_interfaces()["NetworkInterfaces"]],
-            "security groups": [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"],
-            # Beyond test_teardown's kinds: what the network stacks also make.
-            "route tables": [r["RouteTableId"] for r in ec2.describe_route_tables()["RouteTables"] if r.get("VpcId") not in default_vpcs],
-            "internet gateways": [g["InternetGatewayId"] for g in ec2.describe_internet_gateways()["InternetGateways"]
-                                  if not {a.get("VpcId") for a in g.get("Attachments", [])} & default_vpcs],
-            "elastic IPs": [a.get("AllocationId") or a["PublicIp"] for a in ec2.describe_addresses()["Addresses"]],
-            "NAT gateways": [n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] not in ("deleted", "failed")],
-            "VPC endpoints": [e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"].lower() != "deleted"],
-            "peering": [c["VpcPeeringConnectionId"] for c in ec2.describe_vpc_peering_connections()["VpcPeeringConnections"]
-                        if c["Status"]["Code"] not in GONE_PEERING],
-            "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/")
-                      and r["RoleName"] != "OrganizationAccountAccessRole"],
-            "instance profiles": [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]],
-            "buckets": [b["Name"] for b in account.client("s3").list_buckets()["Buckets"]],
-            "file systems": [f["FileSystemId"] for f in account.client("efs").describe_file_systems()["FileSystems"]],
-            "domains": [d["DomainId"] for d in sagemaker.list_domains()["Domains"]],
-            "notebook instances": [n["NotebookInstanceName"] for n in sagemaker.list_notebook_instances()["NotebookInstances"]],
-            "portfolios": [p["Id"] for p in catalog.list_portfolios()["PortfolioDetails"]],
-            "provisioned products": [p["Id"] for p in catalog.search_provisioned_products(
-                AccessLevelFilter={"Key": "Account", "Value": "self"})["ProvisionedProducts"]],
-            "clusters": [c["Id"] for c in account.client("emr").list_clusters(
-                ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"])["Clusters"]],
-            "stacks": [s["StackName"] for s in account.client("cloudformation").list_stacks()["StackSummaries"]
-                       if s["StackStatus"] != "DELETE_COMPLETE"],
-        }
-        found[account.account_id] = {kind: items for kind, items in kinds.items() if items}
-    return {account: kinds for account, kinds in found.items() if kinds}
 
 
 EC2_LOOKUPS = {

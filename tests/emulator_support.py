@@ -7,6 +7,9 @@ enrolls the account first, as the CLI does for every account of an environment.
 
 Each test module starts its own emulator (moto's state is per process), so modules never
 depend on each other's leftovers.
+
+``left_behind`` lists what is left in an environment's accounts after a destroy, with each
+service's own calls; tests/test_teardown.py and benchmarks/faults.py both check it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import boto3
 import pytest
 
 from orchestration import emulator as emulator_control
+from orchestration.accounts import Accounts
 from orchestration.emulator import Emulator
 
 
@@ -118,6 +122,59 @@ def _check(shape, value, where: str) -> None:
 
 # --- environments deployed by the tests ---------------------------------------------------------
 
+# Peering connections in these states are gone, though EC2 still describes them for a while.
+GONE_PEERING = ("deleted", "rejected", "failed", "expired")
+
+
+def left_behind(accounts: Accounts) -> dict[str, dict[str, list[str]]]:
+    """Everything of the kinds this project and its users make, per account id and kind, listed
+    with each service's own calls (not orchestration.inventory, whose findings it cross-checks):
+    the network (VPCs, subnets, route tables, internet gateways, Elastic IPs, NAT gateways, VPC
+    endpoints, peering connections, network interfaces, security groups), IAM roles and instance
+    profiles, buckets, file systems, SageMaker domains and notebook instances, Service Catalog
+    portfolios and provisioned products, EMR clusters and CloudFormation stacks. Excepted: the
+    default VPC with its subnets, route tables and attached internet gateway, security groups named
+    "default", service-linked roles, the organization's access role, and what the service reports
+    as gone (deleted or failed NAT gateways, deleted endpoints, closed peering connections,
+    terminated clusters, deleted stacks). Accounts with nothing left are left out: a clean
+    environment gives {}."""
+    env = accounts.env
+    found = {}
+    for account in [accounts.studio()] + [accounts.emr(a) for a in env.environment.emr_accounts]:
+        ec2, iam, sagemaker = account.client("ec2"), account.client("iam"), account.client("sagemaker")
+        catalog = account.client("servicecatalog")
+        default_vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["IsDefault"]}
+        kinds = {
+            "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]],
+            "subnets": [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["VpcId"] not in default_vpcs],
+            "network interfaces": [n["NetworkInterfaceId"] for n in ec2.describe_network_interfaces()["NetworkInterfaces"]],
+            "security groups": [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"],
+            "route tables": [r["RouteTableId"] for r in ec2.describe_route_tables()["RouteTables"] if r.get("VpcId") not in default_vpcs],
+            "internet gateways": [g["InternetGatewayId"] for g in ec2.describe_internet_gateways()["InternetGateways"]
+                                  if not {a.get("VpcId") for a in g.get("Attachments", [])} & default_vpcs],
+            "elastic IPs": [a.get("AllocationId") or a["PublicIp"] for a in ec2.describe_addresses()["Addresses"]],
+            "NAT gateways": [n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] not in ("deleted", "failed")],
+            "VPC endpoints": [e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"].lower() != "deleted"],
+            "peering": [c["VpcPeeringConnectionId"] for c in ec2.describe_vpc_peering_connections()["VpcPeeringConnections"]
+                        if c["Status"]["Code"] not in GONE_PEERING],
+            "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/")
+                      and r["RoleName"] != "OrganizationAccountAccessRole"],
+            "instance profiles": [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]],
+            "buckets": [b["Name"] for b in account.client("s3").list_buckets()["Buckets"]],
+            "file systems": [f["FileSystemId"] for f in account.client("efs").describe_file_systems()["FileSystems"]],
+            "domains": [d["DomainId"] for d in sagemaker.list_domains()["Domains"]],
+            "notebook instances": [n["NotebookInstanceName"] for n in sagemaker.list_notebook_instances()["NotebookInstances"]],
+            "portfolios": [p["Id"] for p in catalog.list_portfolios()["PortfolioDetails"]],
+            "provisioned products": [p["Id"] for p in catalog.search_provisioned_products(
+                AccessLevelFilter={"Key": "Account", "Value": "self"})["ProvisionedProducts"]],
+            "clusters": [c["Id"] for c in account.client("emr").list_clusters(
+                ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"])["Clusters"]],
+            "stacks": [s["StackName"] for s in account.client("cloudformation").list_stacks()["StackSummaries"]
+                       if s["StackStatus"] != "DELETE_COMPLETE"],
+        }
+        found[account.account_id] = {kind: items for kind, items in kinds.items() if items}
+    return {account: kinds for account, kinds in found.items() if kinds}
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -125,18 +182,16 @@ def write_local_variant(directory: Path, name: str, change=None) -> None:
     """envs/local.yaml under another name and domain, written to ``directory``. Its EKS section is
     left out: that cluster is a platform team's, stood up apart (`emulator eks-cluster`), and the
     jobs' bucket names are global. ``change(data)`` edits the rest in place."""
-    import yaml
+    from config import ENVS_DIR, yamlio
 
-    from config import ENVS_DIR
-
-    data = yaml.safe_load((ENVS_DIR / "local.yaml").read_text())
+    data = yamlio.load(ENVS_DIR / "local.yaml")
     data["environment"]["name"] = name
     data["environment"]["domain"]["name"] = f"studio-{name}"
     data["environment"].pop("kubernetes", None)
     data["promoted"].pop("kubernetes", None)
     if change is not None:
         change(data)
-    (directory / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (directory / f"{name}.yaml").write_text(yamlio.dump(data))
 
 
 def start_deploy(name: str, workspace, envs_dir: Path | None = None, *, refresh: bool = False, preamble: str = ""):

@@ -1,6 +1,7 @@
 """The emulator's EC2 answers DescribeVpcPeeringConnections as AWS does (emulator/extensions/ec2.py):
 the documented filters apply, values of a filter are alternatives, filters all apply, wildcards
-work, an unknown filter is refused, and a pending request reports when it expires."""
+work, an unknown filter is refused, and a pending request reports when it expires. Creates are
+idempotent by client token, and a subnet or gateway is associated with one route table at most."""
 
 from __future__ import annotations
 
@@ -138,3 +139,34 @@ def test_a_create_repeated_with_its_client_token_answers_the_first_resource_and_
         ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.dynamodb", VpcEndpointType="Gateway",
                                 ClientToken="token-endpoint")
     assert refused.value.response["Error"]["Code"] == "IdempotentParameterMismatch"
+
+
+def test_a_second_association_of_a_subnet_or_gateway_with_a_route_table_is_refused(emulator):  # noqa: F811
+    """AssociateRouteTable for a subnet or gateway that has an association, to another table or to the
+    same one, answers Resource.AlreadyAssociated and changes nothing; ReplaceRouteTableAssociation
+    moves it."""
+    ec2 = account_session(emulator, EMR_B).client("ec2", endpoint_url=emulator.url)
+    vpc = ec2.create_vpc(CidrBlock="5.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="5.0.0.0/24")["Subnet"]["SubnetId"]
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    first, other = (ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"] for _ in range(2))
+
+    def associations() -> dict[str, str]:
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]
+        return {a.get("SubnetId") or a["GatewayId"]: a["RouteTableId"]
+                for t in tables for a in t["Associations"] if not a["Main"]}
+
+    association = ec2.associate_route_table(RouteTableId=first, SubnetId=subnet)["AssociationId"]
+    ec2.associate_route_table(RouteTableId=first, GatewayId=gateway)
+    for target in ({"SubnetId": subnet}, {"GatewayId": gateway}):
+        for table in (other, first):
+            with pytest.raises(botocore.exceptions.ClientError) as refused:
+                ec2.associate_route_table(RouteTableId=table, **target)
+            error = refused.value.response["Error"]
+            assert (error["Code"], error["Message"]) == (
+                "Resource.AlreadyAssociated",
+                f"the specified association for route table {table} conflicts with an existing association"), target
+    assert associations() == {subnet: first, gateway: first}
+    ec2.replace_route_table_association(AssociationId=association, RouteTableId=other)
+    assert associations() == {subnet: other, gateway: first}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import botocore.exceptions
 import pytest
-import yaml
 
+from config import yamlio
 from tests import emulator_support
 from tests.emulator_support import account_session, assert_shape, emulator  # noqa: F401 - the fixture
 
@@ -51,7 +51,7 @@ def build_network(ec2, cidr: str, *, s3_endpoint: bool = True, nat: bool = True)
 def render_template(networks: list[dict]) -> str:
     """The product template as the deploy renders it (modules/service_catalog.render_emr_template):
     the first network's subnet and groups by default, the others allowed too."""
-    template = yaml.safe_load(BASE_TEMPLATE.read_text())
+    template = yamlio.load(BASE_TEMPLATE)
     params = template["Parameters"]
     params["SubnetId"].update(Default=networks[0]["private"], AllowedValues=[n["private"] for n in networks])
     for parameter, kind in (("PrimarySecurityGroupId", "primary"),
@@ -434,3 +434,37 @@ def test_product_whose_template_cannot_be_read_is_refused(world):
             ProvisioningArtifactParameters={"Name": "v1", "Type": "CLOUD_FORMATION_TEMPLATE", "Info": {
                 "LoadTemplateFromURL": f"https://s3.{REGION}.amazonaws.com/{BUCKET}/templates/missing.json"}})
     assert refused.value.response["Error"]["Code"] == "InvalidParametersException"
+
+
+def test_a_second_launch_constraint_on_a_product_and_portfolio_is_refused(world):
+    """One LAUNCH constraint per product and portfolio: another is refused with
+    DuplicateResourceException; a request repeated with its IdempotencyToken answers the first
+    constraint; the product in another portfolio takes a LAUNCH constraint of its own."""
+    catalog = world["admin"].client("servicecatalog", endpoint_url=world["user"].meta.endpoint_url)
+    product, launch = world["product"], json.dumps({"RoleArn": world["launch_role"]})
+
+    def launch_constraints(portfolio: str) -> list[str]:
+        details = catalog.list_constraints_for_portfolio(PortfolioId=portfolio, ProductId=product)["ConstraintDetails"]
+        return [c["ConstraintId"] for c in details if c["Type"] == "LAUNCH"]
+
+    existing = launch_constraints(world["portfolio"])
+    assert len(existing) == 1
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        catalog.create_constraint(PortfolioId=world["portfolio"], ProductId=product, Type="LAUNCH", Parameters=launch)
+    assert refused.value.response["Error"]["Code"] == "DuplicateResourceException"
+    assert launch_constraints(world["portfolio"]) == existing
+
+    other = catalog.create_portfolio(DisplayName="studio-emr-other",
+                                     ProviderName="Platform team")["PortfolioDetail"]["Id"]
+    catalog.associate_product_with_portfolio(ProductId=product, PortfolioId=other)
+    created = catalog.create_constraint(PortfolioId=other, ProductId=product, Type="LAUNCH", Parameters=launch,
+                                        IdempotencyToken="launch-other")
+    assert_shape(catalog, "CreateConstraint", created)
+    constraint_id = created["ConstraintDetail"]["ConstraintId"]
+    retried = catalog.create_constraint(PortfolioId=other, ProductId=product, Type="LAUNCH", Parameters=launch,
+                                        IdempotencyToken="launch-other")
+    assert retried["ConstraintDetail"]["ConstraintId"] == constraint_id
+    assert launch_constraints(other) == [constraint_id]
+    catalog.delete_constraint(Id=constraint_id)
+    catalog.disassociate_product_from_portfolio(ProductId=product, PortfolioId=other)
+    catalog.delete_portfolio(Id=other)

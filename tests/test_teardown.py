@@ -23,7 +23,7 @@ from orchestration.journey import _Journey
 from orchestration.synth import Workspace
 from orchestration.teardown import ClustersRunning, Teardown
 from orchestration.verify import verify
-from tests.emulator_support import start_deploy, write_local_variant
+from tests.emulator_support import left_behind, start_deploy, write_local_variant
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]
 STEP_NAMES = [name for name, _ in Teardown(None, None, print).steps]  # type: ignore[arg-type]
@@ -81,41 +81,6 @@ def use_studio_as_users_do(name: str, workspace: Workspace, envs_dir: Path) -> s
     return cluster.cluster_id
 
 
-def left_behind(session: Accounts, env_name: str) -> dict[str, dict]:
-    """Everything of the kinds this project and its users make, per account, listed with each
-    service's own calls (not the inventory under test); the default VPC and the organization's
-    role excepted."""
-    env = session.env
-    found = {}
-    for account in [session.studio()] + [session.emr(a) for a in env.environment.emr_accounts]:
-        ec2, iam, sagemaker = account.client("ec2"), account.client("iam"), account.client("sagemaker")
-        default_vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["IsDefault"]}
-        kinds = {
-            "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]],
-            "subnets": [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["VpcId"] not in default_vpcs],
-            "network interfaces": [n["NetworkInterfaceId"] for n in ec2.describe_network_interfaces()["NetworkInterfaces"]],
-            "security groups": [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"],
-            "peering": [c["VpcPeeringConnectionId"] for c in ec2.describe_vpc_peering_connections()["VpcPeeringConnections"]
-                        if c["Status"]["Code"] not in ("deleted", "rejected", "failed", "expired")],
-            "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/")
-                      and r["RoleName"] != "OrganizationAccountAccessRole"],
-            "instance profiles": [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]],
-            "buckets": [b["Name"] for b in account.client("s3").list_buckets()["Buckets"]],
-            "file systems": [f["FileSystemId"] for f in account.client("efs").describe_file_systems()["FileSystems"]],
-            "domains": [d["DomainId"] for d in sagemaker.list_domains()["Domains"]],
-            "notebook instances": [n["NotebookInstanceName"] for n in sagemaker.list_notebook_instances()["NotebookInstances"]],
-            "portfolios": [p["Id"] for p in account.client("servicecatalog").list_portfolios()["PortfolioDetails"]],
-            "provisioned products": [p["Id"] for p in account.client("servicecatalog").search_provisioned_products(
-                AccessLevelFilter={"Key": "Account", "Value": "self"})["ProvisionedProducts"]],
-            "clusters": [c["Id"] for c in account.client("emr").list_clusters(
-                ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"])["Clusters"]],
-            "stacks": [s["StackName"] for s in account.client("cloudformation").list_stacks()["StackSummaries"]
-                       if s["StackStatus"] != "DELETE_COMPLETE"],
-        }
-        found[account.account_id] = {kind: items for kind, items in kinds.items() if items}
-    return {account: kinds for account, kinds in found.items() if kinds}
-
-
 def interrupt_after(monkeypatch, step_name: str) -> None:
     """The next destroy stops right after the teardown step of this name."""
     original = Teardown.steps
@@ -169,7 +134,7 @@ def test_destroy_removes_everything_users_and_aws_made_even_when_interrupted_at_
     lines: list[str] = []
     report = destroy(name, workspace=workspace, log=lines.append, envs_dir=envs_dir, terminate_clusters=True)
     assert report.teardown.retained == []
-    assert left_behind(session, name) == {}
+    assert left_behind(session) == {}
     after = inventory(name, workspace, envs_dir)
     assert after.items == [], after.render()
 
@@ -199,8 +164,8 @@ def test_retain_keeps_only_the_home_efs_and_says_how_to_delete_it(workspace, env
     [retained] = report.teardown.retained
     assert retained.file_system_id == domain["HomeEfsFileSystemId"]
     assert f"aws efs delete-file-system --file-system-id {retained.file_system_id}" in retained.command
-    assert left_behind(session, name) == {session.env.environment.studio_account.account_id:
-                                          {"file systems": [retained.file_system_id]}}
+    assert left_behind(session) == {session.env.environment.studio_account.account_id:
+                                    {"file systems": [retained.file_system_id]}}
     after = inventory(name, workspace, envs_dir)
     assert [(i.category, i.id) for i in after.items] == [(RETAINED, retained.file_system_id)], after.render()
     # A second destroy finds it again and reports it again; it deletes nothing more.

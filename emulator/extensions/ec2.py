@@ -68,6 +68,18 @@ with other parameters answers ``IdempotentParameterMismatch``). The AWS provider
 its SDK repeats the same token when it retries a request whose answer it never got. moto 5.2.5
 ignores the token and creates a second resource on every retry; here a repeated token, in the
 same account and region, answers the first request's resource.
+
+One explicit route table per subnet or gateway. A subnet or gateway is associated with at most one
+route table at a time; moving it to another is ReplaceRouteTableAssociation. AWS refuses
+AssociateRouteTable for a subnet or gateway that already has an association, to another table or to
+the same one, with ``Resource.AlreadyAssociated`` "the specified association for route table
+rtb-… conflicts with an existing association", naming the table of the request (the AWS
+provider's aws_route_table_association documentation: "Attempting to associate a route table
+with a subnet or gateway, where either is already associated, will result in an error ... unless
+you first import the original association"; the same answer in terraform-provider-aws issues #73
+and #38960). AssociateRouteTable takes no client token, so a retry of a request AWS carried out is
+refused the same way. moto 5.2.5 answers a subnet's existing association instead, whatever table
+was asked for, and gives a gateway a second association.
 """
 
 from __future__ import annotations
@@ -81,6 +93,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.instances import Instance
 from moto.ec2.models.nat_gateways import NatGatewayBackend
+from moto.ec2.models.route_tables import RouteBackend
 from moto.ec2.models.security_groups import SecurityGroupBackend, SecurityGroupRule
 from moto.ec2.models.subnets import SubnetBackend
 from moto.ec2.models.vpcs import VPCBackend
@@ -321,7 +334,28 @@ def _idempotent(action: str, create):
     return create_once
 
 
+# --- Resource.AlreadyAssociated: one route table per subnet or gateway ------------------------
+
+_original_associate_route_table = RouteBackend.associate_route_table
+
+
+class RouteTableAssociationConflict(EC2ClientError):
+    def __init__(self, route_table_id: str):
+        super().__init__("Resource.AlreadyAssociated", f"the specified association for route table {route_table_id} "
+                                                       "conflicts with an existing association")
+
+
+def associate_route_table(self, route_table_id: str, gateway_id: str | None = None,
+                          subnet_id: str | None = None) -> str:
+    self.get_route_table(route_table_id)  # InvalidRouteTableID.NotFound first
+    target = subnet_id or gateway_id
+    if any(target in table._associations.values() for table in list(self.route_tables.values())):
+        raise RouteTableAssociationConflict(route_table_id)
+    return _original_associate_route_table(self, route_table_id, gateway_id=gateway_id, subnet_id=subnet_id)
+
+
 def install() -> None:
+    RouteBackend.associate_route_table = associate_route_table
     VPCs.create_vpc_endpoint = _idempotent("CreateVpcEndpoint", VPCs.create_vpc_endpoint)
     NatGateways.create_nat_gateway = _idempotent("CreateNatGateway", NatGateways.create_nat_gateway)
     RouteTables.create_route_table = _idempotent("CreateRouteTable", RouteTables.create_route_table)

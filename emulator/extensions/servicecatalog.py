@@ -38,6 +38,15 @@ The end user's journey (Service Catalog Developer Guide, API reference) is repro
   IN_PROGRESS until the stack is DELETE_COMPLETE, then SUCCEEDED, and the provisioned product is
   gone. DescribeRecord, DescribeProvisionedProduct (Id or Name), ScanProvisionedProducts and
   SearchProvisionedProducts (AccessLevelFilter User, the default, Role or Account) read them.
+
+CreateConstraint refuses a second LAUNCH constraint on the same product in the same portfolio
+with DuplicateResourceException (botocore's service model lists the error for the call, and its
+Parameters documentation says "You also cannot have more than one LAUNCH constraint on a product
+and portfolio"; the message here is the emulator's own). A request repeated with the same
+IdempotencyToken answers the constraint the first one created instead, as an idempotency token
+promises: the AWS provider makes one token per create and sends it again on every retry of that
+create. Still kinder than AWS: a LAUNCH and a STACKSET constraint on one product and portfolio
+("You cannot have both") are both accepted.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from typing import Any
 
 from moto.cloudformation.models import Stack
 
+from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.servicecatalog.exceptions import InvalidParametersException, ResourceNotFoundException
@@ -294,9 +304,20 @@ def list_principals_for_portfolio(self) -> ActionResult:
 # --- constraints -----------------------------------------------------------------------------
 
 
+class DuplicateResourceException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str):
+        super().__init__("DuplicateResourceException", message)
+
+
 def create_constraint(self) -> ActionResult:
     params = _params(self)
     backend = self.servicecatalog_backend
+    constraints, tokens = _store(backend, "constraints"), _store(backend, "tokens")
+    token = params.get("IdempotencyToken")
+    if token and tokens.get(("constraint", token)) in constraints:
+        return describe_constraint_by_id(backend, tokens[("constraint", token)])
     _product(backend, params.get("ProductId"))
     _portfolio(backend, params.get("PortfolioId"))
     if (params["PortfolioId"], params["ProductId"]) not in _store(backend, "product_portfolios"):
@@ -305,8 +326,12 @@ def create_constraint(self) -> ActionResult:
         json.loads(params.get("Parameters") or "")
     except json.JSONDecodeError:
         raise InvalidParametersException("Parameters must be a JSON document.") from None
+    if params.get("Type") == "LAUNCH" and any(
+            c["Type"] == "LAUNCH" for c in _constraints(backend, params["PortfolioId"], params["ProductId"])):
+        raise DuplicateResourceException(f"Product {params['ProductId']} already has a LAUNCH constraint "
+                                         f"in portfolio {params['PortfolioId']}.")
     constraint_id = f"cons-{uuid.uuid4().hex[:13]}"
-    _store(backend, "constraints")[constraint_id] = {
+    constraints[constraint_id] = {
         "ConstraintId": constraint_id,
         "Type": params.get("Type"),
         "Description": params.get("Description") or "",
@@ -315,6 +340,8 @@ def create_constraint(self) -> ActionResult:
         "PortfolioId": params["PortfolioId"],
         "_Parameters": params.get("Parameters"),
     }
+    if token:
+        tokens[("constraint", token)] = constraint_id
     return describe_constraint_by_id(backend, constraint_id)
 
 
