@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import boto3
 import botocore.exceptions
+import botocore.paginate
 from botocore.config import Config
 
 from config import EnvironmentFile, ProfileCredentials, RoleCredentials, StudioEmrError, Target
@@ -32,6 +33,32 @@ EMULATOR_KEYS = {
     "AWS_SECRET_ACCESS_KEY": identities.ADMIN_SECRET_ACCESS_KEY,
 }
 CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+
+
+# Calls AWS answers a page at a time for which botocore's servicecatalog paginators-1.json
+# declares no paginator; declared here as that file declares the others.
+EXTRA_PAGINATORS = {
+    ("servicecatalog", "search_products"): {
+        "input_token": "PageToken", "output_token": "NextPageToken", "limit_key": "PageSize",
+        "result_key": "ProductViewSummaries"},
+    ("servicecatalog", "search_provisioned_products"): {
+        "input_token": "PageToken", "output_token": "NextPageToken", "limit_key": "PageSize",
+        "result_key": "ProvisionedProducts"},
+}
+
+
+def all_pages(client, operation: str, key: str, **kwargs) -> list[dict]:
+    """Every item under ``key`` of every page of a list or describe call. AWS answers these a
+    page at a time (IAM 100 items, Service Catalog 20 unless asked for more), so one call misses
+    the rest in a big account. An operation with no paginator raises OperationNotPageableError
+    rather than being read once."""
+    extra = EXTRA_PAGINATORS.get((client.meta.service_model.service_name, operation))
+    if extra is not None and not client.can_paginate(operation):
+        model = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[operation])
+        paginator = botocore.paginate.Paginator(getattr(client, operation), extra, model)
+    else:
+        paginator = client.get_paginator(operation)
+    return [item for page in paginator.paginate(**kwargs) for item in page.get(key, [])]
 
 
 class AccountAccessError(StudioEmrError):

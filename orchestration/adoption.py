@@ -22,9 +22,9 @@ import botocore.exceptions
 from config import EnvironmentFile, StudioEmrError
 from stacks import naming
 
-from .accounts import AccountSession, Accounts
+from .accounts import AccountSession, Accounts, all_pages
 from .inventory import TAGGED_LISTERS, Tagged, identifiers_of, named_unrecorded
-from .teardown import all_pages, error_code
+from .teardown import error_code
 from .synth import SynthResult
 from .terraform import Terraform
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from config import EnvironmentFile, NewNetwork
 
-from .accounts import Accounts
+from .accounts import Accounts, all_pages
 from .studio_apps import find_domain_id
 
 
@@ -25,9 +25,9 @@ def sync_domain_subnets(env: EnvironmentFile, accounts: Accounts, log) -> list[s
     sagemaker = accounts.studio().client("sagemaker")
     domain = sagemaker.describe_domain(DomainId=domain_id)
     if isinstance(network, NewNetwork):
-        subnets = accounts.studio().client("ec2").describe_subnets(
-            Filters=[{"Name": "vpc-id", "Values": [domain["VpcId"]]},
-                     {"Name": "cidr-block", "Values": list(network.private_subnet_cidrs)}])["Subnets"]
+        subnets = all_pages(accounts.studio().client("ec2"), "describe_subnets", "Subnets",
+                            Filters=[{"Name": "vpc-id", "Values": [domain["VpcId"]]},
+                                     {"Name": "cidr-block", "Values": list(network.private_subnet_cidrs)}])
         wanted = sorted(s["SubnetId"] for s in subnets)
     else:
         wanted = sorted(network.private_subnet_ids)

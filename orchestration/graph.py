@@ -223,30 +223,36 @@ def _studio_vpc_name(env: EnvironmentFile) -> str:
 
 
 def _vpc_id(ec2, name: str, network) -> str | None:
+    from .accounts import all_pages
+
     if isinstance(network, ExistingNetwork):
         return network.vpc_id
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]},
-                                      {"Name": "cidr-block-association.cidr-block", "Values": [network.cidr]}])["Vpcs"]
+    vpcs = all_pages(ec2, "describe_vpcs", "Vpcs", Filters=[
+        {"Name": "tag:Name", "Values": [name]}, {"Name": "cidr-block-association.cidr-block", "Values": [network.cidr]}])
     return vpcs[0]["VpcId"] if vpcs else None
 
 
 def _security_group_id(ec2, name: str, vpc_id: str | None) -> str | None:
+    from .accounts import all_pages
+
     if vpc_id is None:
         return None
-    groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]},
-                                                   {"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    groups = all_pages(ec2, "describe_security_groups", "SecurityGroups", Filters=[{"Name": "group-name", "Values": [name]},
+                                                                                   {"Name": "vpc-id", "Values": [vpc_id]}])
     return groups[0]["GroupId"] if groups else None
 
 
 def _route_fact(ec2, vpc_id: str | None, network, destination: str) -> RouteFact:
+    from .accounts import all_pages
+
     if vpc_id is None:
         return RouteFact((), {})
-    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    tables = all_pages(ec2, "describe_route_tables", "RouteTables", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
     if isinstance(network, ExistingNetwork):
         tables = [t for t in tables if t["RouteTableId"] in network.route_table_ids]
     else:
-        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
-                                                {"Name": "cidr-block", "Values": list(network.private_subnet_cidrs)}])["Subnets"]
+        subnets = all_pages(ec2, "describe_subnets", "Subnets", Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "cidr-block", "Values": list(network.private_subnet_cidrs)}])
         ids = {s["SubnetId"] for s in subnets}
         tables = [t for t in tables if any(a.get("SubnetId") in ids for a in t.get("Associations", []))]
     found = {}
@@ -259,10 +265,12 @@ def _route_fact(ec2, vpc_id: str | None, network, destination: str) -> RouteFact
 
 
 def _admitted_ports(ec2, name: str, vpc_id: str | None, studio_sg: str | None) -> list[int] | None:
+    from .accounts import all_pages
+
     group = _security_group_id(ec2, name, vpc_id)
     if group is None:
         return None
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]
+    rules = all_pages(ec2, "describe_security_group_rules", "SecurityGroupRules", Filters=[{"Name": "group-id", "Values": [group]}])
     return sorted({r["FromPort"] for r in rules if not r["IsEgress"] and r.get("IpProtocol") == "tcp"
                    and studio_sg and r.get("ReferencedGroupInfo", {}).get("GroupId") == studio_sg
                    and r["FromPort"] == r["ToPort"]})

@@ -12,7 +12,7 @@ import time
 from config import EmrAccount, EnvironmentFile, ExistingNetwork, StudioEmrError
 from stacks import naming
 
-from .accounts import Accounts
+from .accounts import Accounts, all_pages
 
 PENDING = "pending-acceptance"
 ACTIVE = "active"
@@ -32,10 +32,10 @@ def emr_vpc_ids(env: EnvironmentFile, accounts: Accounts, account: EmrAccount) -
     if isinstance(network, ExistingNetwork):
         return [network.vpc_id]
     name = naming.emr_vpc_name(env, account)
-    vpcs = accounts.emr(account).client("ec2").describe_vpcs(Filters=[
+    vpcs = all_pages(accounts.emr(account).client("ec2"), "describe_vpcs", "Vpcs", Filters=[
         {"Name": "tag:Name", "Values": [name]},
         {"Name": "cidr-block-association.cidr-block", "Values": [network.cidr]},
-    ])["Vpcs"]
+    ])
     return [v["VpcId"] for v in vpcs]
 
 
@@ -71,8 +71,7 @@ class Peerings:
             return []  # no EMR VPC, so no connection into it
         ec2 = self.accounts.studio().client("ec2")
         filters = peering_filters(self.env, account, vpcs)
-        return [c for page in ec2.get_paginator("describe_vpc_peering_connections").paginate(Filters=filters)
-                for c in page["VpcPeeringConnections"]]
+        return all_pages(ec2, "describe_vpc_peering_connections", "VpcPeeringConnections", Filters=filters)
 
     def live(self) -> dict[str, dict]:
         """The live (not dead) connection of each peered EMR account, by EMR stack id: the one

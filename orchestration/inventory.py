@@ -31,9 +31,9 @@ from stacks import naming
 
 from . import emulator as emulator_control
 from . import kubernetes
-from .accounts import AccountSession, Accounts
+from .accounts import AccountSession, Accounts, all_pages
 from .synth import SynthResult, Workspace, synth_env
-from .teardown import (GONE_APP_STATES, SAGEMAKER_TAG, all_pages, error_code, home_owners, home_file_systems, launched_clusters, nfs_groups,
+from .teardown import (GONE_APP_STATES, SAGEMAKER_TAG, error_code, home_owners, home_file_systems, launched_clusters, nfs_groups,
                        studio_vpc_ids)
 from .studio_apps import domain_ids
 from .terraform import Terraform
@@ -196,7 +196,7 @@ def _ec2_attributes(ec2, kind: str, ids: list[str]) -> dict[str, dict[str, str]]
     if kind == "subnet":
         return {s["SubnetId"]: {"cidr_block": s["CidrBlock"]} for s in ec2.describe_subnets(SubnetIds=ids)["Subnets"]}
     if kind == "security-group":
-        groups = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": ids}])["SecurityGroups"]
+        groups = all_pages(ec2, "describe_security_groups", "SecurityGroups", Filters=[{"Name": "group-id", "Values": ids}])
         return {g["GroupId"]: {"name": g["GroupName"]} for g in groups}
     if kind == "vpc-endpoint":
         endpoints = ec2.describe_vpc_endpoints(VpcEndpointIds=ids)["VpcEndpoints"]
@@ -287,7 +287,7 @@ def _iam_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
                                 {"name": name}))
     for provider in iam.list_open_id_connect_providers().get("OpenIDConnectProviderList", []):
         arn = provider["Arn"]
-        tags = _tags(iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn).get("Tags"))
+        tags = _tags(all_pages(iam, "list_open_id_connect_provider_tags", "Tags", OpenIDConnectProviderArn=arn))
         if _ours(tags, env_name):
             found.append(Tagged("aws_iam_openid_connect_provider", arn, tags, {arn},
                                 f"aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}",
@@ -298,7 +298,7 @@ def _iam_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
 def _s3_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
     s3 = session.client("s3")
     found = []
-    for bucket in s3.list_buckets().get("Buckets", []):
+    for bucket in all_pages(s3, "list_buckets", "Buckets"):
         try:
             tags = _tags(s3.get_bucket_tagging(Bucket=bucket["Name"]).get("TagSet"))
         except botocore.exceptions.ClientError:
@@ -344,7 +344,7 @@ def _sagemaker_tagged(session: AccountSession, env_name: str) -> list[Tagged]:
     found = []
     for kind, name, arn, remove, attributes in candidates:
         try:
-            tags = _tags(sagemaker.list_tags(ResourceArn=arn).get("Tags"))
+            tags = _tags(all_pages(sagemaker, "list_tags", "Tags", ResourceArn=arn))
         except botocore.exceptions.ClientError:
             continue
         if _ours(tags, env_name):
@@ -503,6 +503,7 @@ def inventory(env_name: str, workspace: Workspace = Workspace(), envs_dir: Path 
             return result
     accounts = Accounts(env, emulator)
     accounts.preflight()
-    result = synth_env(env, workspace, reuse_oidc_provider=kubernetes.foreign_oidc_provider(env, accounts) is not None)
+    result = synth_env(env, workspace, reuse_oidc_provider=kubernetes.foreign_oidc_provider(env, accounts) is not None,
+                       isolated=True)
     return build(env, accounts, result)
 

@@ -33,7 +33,7 @@ from stacks import naming
 
 from . import emulator as emulator_control
 from . import reachability
-from .accounts import CLIENT_CONFIG, Accounts
+from .accounts import CLIENT_CONFIG, Accounts, all_pages
 from .notebook import NotebookScriptError, render_livy_url_in_sandbox
 from .studio_apps import find_domain_id
 from .synth import Workspace
@@ -208,7 +208,7 @@ class _Journey:
         catalog = self.client(session, "servicecatalog")
         name = naming.emr_product_name(self.env, account)
         try:
-            products = _search_products(catalog)
+            products = all_pages(catalog, "search_products", "ProductViewSummaries")
         except botocore.exceptions.ClientError as exc:
             self.step(f"find the EMR template in {account.account_id}", False, _client_error(exc))
         product = next((p for p in products if p["Name"] == name), None)
@@ -495,21 +495,9 @@ def _emulator_app_session(studio, region: str, domain_id: str, user: str) -> bot
                          aws_session_token=credentials["SessionToken"], region_name=region)
 
 
-def _search_products(catalog) -> list[dict]:
-    """Every product SearchProducts shows the caller (botocore has no paginator for it)."""
-    products, token = [], None
-    while True:
-        page = catalog.search_products(**({"PageToken": token} if token else {}))
-        products += page["ProductViewSummaries"]
-        token = page.get("NextPageToken")
-        if not token:
-            return products
-
-
 def _peerings_of(ec2, vpc_id: str) -> dict[str, dict]:
     """Every peering connection of the Studio VPC, whatever its state, by id."""
-    pages = ec2.get_paginator("describe_vpc_peering_connections").paginate()
-    return {c["VpcPeeringConnectionId"]: c for page in pages for c in page["VpcPeeringConnections"]
+    return {c["VpcPeeringConnectionId"]: c for c in all_pages(ec2, "describe_vpc_peering_connections", "VpcPeeringConnections")
             if vpc_id in (c["RequesterVpcInfo"]["VpcId"], c["AccepterVpcInfo"]["VpcId"])}
 
 

@@ -11,10 +11,10 @@ import botocore.exceptions
 
 from config import Target, load_env
 from config.model import HomeEfsRetention
-from stacks.app import stack_ids
+from stacks.topology import Topology
 
 from . import emulator as emulator_control
-from .accounts import Accounts
+from .accounts import Accounts, all_pages
 from .handshake import ACTIVE, Peerings
 from .studio_apps import find_domain_id
 from .teardown import GONE_APP_STATES, LaunchedCluster, launched_clusters
@@ -60,13 +60,14 @@ def destroy_preview(env_name: str, workspace: Workspace = Workspace()) -> Loss:
         if domain_id is not None:
             domain = sagemaker.describe_domain(DomainId=domain_id)
             loss.lost.append(f"SageMaker domain {settings.domain.name} ({domain_id})")
-            profiles = [p["UserProfileName"] for p in sagemaker.list_user_profiles(DomainIdEquals=domain_id)["UserProfiles"]]
+            profiles = [p["UserProfileName"]
+                        for p in all_pages(sagemaker, "list_user_profiles", "UserProfiles", DomainIdEquals=domain_id)]
             if profiles:
                 loss.lost.append(f"{len(profiles)} user profile(s): {', '.join(sorted(profiles))}")
-            spaces = [sp["SpaceName"] for sp in sagemaker.list_spaces(DomainIdEquals=domain_id)["Spaces"]]
+            spaces = [sp["SpaceName"] for sp in all_pages(sagemaker, "list_spaces", "Spaces", DomainIdEquals=domain_id)]
             if spaces:
                 loss.lost.append(f"{len(spaces)} space(s): {', '.join(sorted(spaces))}")
-            apps = [f"{a['AppType']}/{a['AppName']}" for a in sagemaker.list_apps(DomainIdEquals=domain_id)["Apps"]
+            apps = [f"{a['AppType']}/{a['AppName']}" for a in all_pages(sagemaker, "list_apps", "Apps", DomainIdEquals=domain_id)
                     if a["Status"] not in GONE_APP_STATES]
             if apps:
                 loss.lost.append(f"{len(apps)} running app(s): {', '.join(sorted(apps))}")
@@ -82,5 +83,5 @@ def destroy_preview(env_name: str, workspace: Workspace = Workspace()) -> Loss:
                     loss.lost.append(f"peering connection {connection['VpcPeeringConnectionId']} to EMR account {account.account_id}")
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         loss.lost.append(f"(could not read everything from the live APIs: {exc})")
-    loss.lost.append(f"every resource of the stacks {', '.join(reversed(stack_ids(env)))}")
+    loss.lost.append(f"every resource of the stacks {', '.join(reversed(Topology.of(env).ids))}")
     return loss

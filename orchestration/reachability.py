@@ -17,6 +17,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from .accounts import all_pages
+
 # The client side of a TCP connection uses an ephemeral port; AWS's guidance for network ACLs
 # is to allow 1024-65535 for replies.
 EPHEMERAL_PORTS = (1024, 65535)
@@ -247,20 +249,22 @@ def endpoint(ec2, account_id: str, ip: str, subnet_id: str, security_group_ids: 
 
 def _route_table_of(ec2, subnet: dict) -> dict:
     """The table associated with the subnet, else the VPC's main table (AWS's rule)."""
-    tables = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet["SubnetId"]]}])["RouteTables"]
+    tables = all_pages(ec2, "describe_route_tables", "RouteTables",
+                       Filters=[{"Name": "association.subnet-id", "Values": [subnet["SubnetId"]]}])
     if tables:
         return tables[0]
-    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [subnet["VpcId"]]},
-                                              {"Name": "association.main", "Values": ["true"]}])["RouteTables"]
+    main = all_pages(ec2, "describe_route_tables", "RouteTables", Filters=[{"Name": "vpc-id", "Values": [subnet["VpcId"]]},
+                                                                          {"Name": "association.main", "Values": ["true"]}])
     return main[0] if main else {"RouteTableId": f"(no route table for {subnet['SubnetId']})", "Routes": []}
 
 
 def _network_acl_of(ec2, subnet: dict) -> dict:
-    acls = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet["SubnetId"]]}])["NetworkAcls"]
+    acls = all_pages(ec2, "describe_network_acls", "NetworkAcls",
+                     Filters=[{"Name": "association.subnet-id", "Values": [subnet["SubnetId"]]}])
     if acls:
         return acls[0]
-    default = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [subnet["VpcId"]]},
-                                                 {"Name": "default", "Values": ["true"]}])["NetworkAcls"]
+    default = all_pages(ec2, "describe_network_acls", "NetworkAcls", Filters=[{"Name": "vpc-id", "Values": [subnet["VpcId"]]},
+                                                                             {"Name": "default", "Values": ["true"]}])
     return default[0] if default else {"NetworkAclId": f"(no network ACL for {subnet['SubnetId']})", "Entries": []}
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from config import EnvironmentFile
 
-from .accounts import Accounts
+from .accounts import Accounts, all_pages
 
 
 def domain_ids(env: EnvironmentFile, accounts: Accounts) -> list[str]:
     sagemaker = accounts.studio().client("sagemaker")
-    return [d["DomainId"] for page in sagemaker.get_paginator("list_domains").paginate() for d in page.get("Domains", [])
-            if d["DomainName"] == env.environment.domain.name]
+    return [d["DomainId"] for d in all_pages(sagemaker, "list_domains", "Domains") if d["DomainName"] == env.environment.domain.name]
 
 
 def find_domain_id(env: EnvironmentFile, accounts: Accounts) -> str | None:

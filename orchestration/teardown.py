@@ -35,7 +35,7 @@ from config import EmrAccount, EnvironmentFile, ExistingNetwork, StudioEmrError
 from config.model import HomeEfsRetention
 from stacks import naming
 
-from .accounts import AccountSession, Accounts
+from .accounts import AccountSession, Accounts, all_pages
 from .handshake import emr_vpc_ids
 from .studio_apps import domain_ids
 
@@ -106,12 +106,6 @@ def error_code(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
-def all_pages(client, operation: str, key: str, **kwargs) -> list[dict]:
-    if client.can_paginate(operation):
-        return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page.get(key, [])]
-    return getattr(client, operation)(**kwargs).get(key, [])
-
-
 # --- finding what the environment made, by API ---------------------------------------------------
 
 
@@ -120,10 +114,10 @@ def studio_vpc_ids(env: EnvironmentFile, accounts: Accounts) -> list[str]:
     network = env.environment.studio_account.network
     if isinstance(network, ExistingNetwork):
         return [network.vpc_id]
-    vpcs = accounts.studio().client("ec2").describe_vpcs(Filters=[
+    vpcs = all_pages(accounts.studio().client("ec2"), "describe_vpcs", "Vpcs", Filters=[
         {"Name": "tag:environment", "Values": [env.environment.name]},
         {"Name": "tag:stack", "Values": [naming.STUDIO_STACK]},
-    ])["Vpcs"]
+    ])
     return [v["VpcId"] for v in vpcs]
 
 
@@ -209,8 +203,9 @@ def _emr_subnet_ids(env: EnvironmentFile, accounts: Accounts, account: EmrAccoun
     vpcs = _emr_vpcs(env, accounts, account)
     if not vpcs:
         return []
-    subnets = accounts.emr(account).client("ec2").describe_subnets(Filters=[{"Name": "vpc-id", "Values": vpcs}])
-    return [s["SubnetId"] for s in subnets["Subnets"]]
+    subnets = all_pages(accounts.emr(account).client("ec2"), "describe_subnets", "Subnets",
+                        Filters=[{"Name": "vpc-id", "Values": vpcs}])
+    return [s["SubnetId"] for s in subnets]
 
 
 def emr_groups(env: EnvironmentFile, accounts: Accounts, account: EmrAccount) -> list[dict]:

@@ -25,7 +25,7 @@ from stacks import naming
 
 from . import emulator as emulator_control
 from . import kubernetes
-from .accounts import AccountSession, Accounts
+from .accounts import AccountSession, Accounts, all_pages
 from .handshake import live_connections
 from .studio_apps import find_domain_id
 from .synth import Workspace
@@ -150,11 +150,12 @@ class _Verifier:
     def check_emr_ingress(self, account, emr: AccountSession, studio_sg: str | None, peered: bool) -> None:
         name = naming.emr_names(self.env, account).security_groups["primary"]
         ec2 = emr.client("ec2")
-        groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]
+        groups = all_pages(ec2, "describe_security_groups", "SecurityGroups", Filters=[{"Name": "group-name", "Values": [name]}])
         if not self.check(f"EMR primary SG exists in {account.account_id}", groups, name):
             return
         group_id = groups[0]["GroupId"]
-        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+        rules = all_pages(ec2, "describe_security_group_rules", "SecurityGroupRules",
+                          Filters=[{"Name": "group-id", "Values": [group_id]}])
         ingress = [r for r in rules if not r["IsEgress"]]
         from_cidr = [r for r in ingress if r.get("CidrIpv4") or r.get("CidrIpv6")]
         admitted = {r["FromPort"] for r in ingress if r.get("ReferencedGroupInfo", {}).get("GroupId") == studio_sg
@@ -196,7 +197,7 @@ class _Verifier:
         cluster may be launched)."""
         iam = emr.client("iam")
         documents = []
-        for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        for name in all_pages(iam, "list_role_policies", "PolicyNames", RoleName=role_name):
             document = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
             documents.append(json.loads(document) if isinstance(document, str) else document)
         cluster = f"arn:{naming.PARTITION}:elasticmapreduce:{account.region}:{account.account_id}:cluster/j-EXAMPLE"
@@ -216,9 +217,10 @@ class _Verifier:
         visible = all(tags.get(k) == v for k, v in STUDIO_VISIBILITY_TAG.items())
         self.check(f"EMR product visible in Studio ({account.account_id})", visible, f"{product_name} tags {tags}")
         product_id = product["ProductViewDetail"]["ProductViewSummary"]["ProductId"]
-        portfolios = catalog.list_portfolios_for_product(ProductId=product_id)["PortfolioDetails"]
+        portfolios = all_pages(catalog, "list_portfolios_for_product", "PortfolioDetails", ProductId=product_id)
         constraints = [c for p in portfolios
-                       for c in catalog.list_constraints_for_portfolio(PortfolioId=p["Id"], ProductId=product_id)["ConstraintDetails"]]
+                       for c in all_pages(catalog, "list_constraints_for_portfolio", "ConstraintDetails",
+                                          PortfolioId=p["Id"], ProductId=product_id)]
         self.check(f"EMR product has its launch constraint ({account.account_id})",
                    any(c["Type"] == "LAUNCH" for c in constraints), f"constraints {[c['Type'] for c in constraints]}")
 
@@ -290,7 +292,7 @@ class _Verifier:
     def check_job_role(self, where: AccountSession, job_arn: str) -> None:
         iam = where.client("iam")
         name = naming.kubernetes_job_role_name(self.env)
-        attached = [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
+        attached = [p["PolicyName"] for p in all_pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)]
         document = _document(iam.get_role_policy(RoleName=name, PolicyName=JOB_POLICY)["PolicyDocument"])
         allowed = {f"arn:{naming.PARTITION}:s3:::{b}{suffix}" for b in self.env.environment.kubernetes.job_buckets
                    for suffix in ("", "/*")}
@@ -312,7 +314,8 @@ def _normalized(statement: dict) -> dict:
 
 
 def _tables_missing_route(session: AccountSession, vpc_id: str, cidr: str, pcx: str, subnet_ids: list[str] | None) -> list[str]:
-    tables = session.client("ec2").describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    tables = all_pages(session.client("ec2"), "describe_route_tables", "RouteTables",
+                       Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
     if subnet_ids is not None:
         tables = [t for t in tables if any(a.get("SubnetId") in subnet_ids for a in t.get("Associations", []))]
     else:
