@@ -27,6 +27,7 @@ from .inventory import TAGGED_LISTERS, Tagged, identifiers_of, named_unrecorded
 from .teardown import error_code
 from .synth import SynthResult
 from .terraform import Terraform
+from .tfjson import StateResource
 
 Log = Callable[[str], None]
 
@@ -119,11 +120,11 @@ def match(orphan: Tagged, configuration: dict, in_state: set[str], references: R
     return found
 
 
-def stack_orphans(session: AccountSession, env: EnvironmentFile, stack: str, configuration: dict, state: list[dict]) -> list[Tagged]:
+def stack_orphans(session: AccountSession, env: EnvironmentFile, stack: str, configuration: dict, state: list[StateResource]) -> list[Tagged]:
     """What exists for ``stack`` outside its state: tagged for it, or bearing a unique name it gives."""
     identifiers = identifiers_of(state)
     tagged = [t for lister in TAGGED_LISTERS for t in lister(session, env.environment.name) if t.tags.get("stack") == stack]
-    named = named_unrecorded(session, env.environment.name, naming.prefix(env), stack, configuration, {r["address"] for r in state})
+    named = named_unrecorded(session, env.environment.name, naming.prefix(env), stack, configuration, {r.address for r in state})
     seen = {(t.kind, t.id) for t in tagged}
     return [t for t in tagged + [n for n in named if (n.kind, n.id) not in seen] if not t.typed_identifiers & identifiers]
 
@@ -142,8 +143,8 @@ def _adopt(env: EnvironmentFile, accounts: Accounts, result: SynthResult, stack:
     session = accounts.session_of(account_id)
     state = terraform.state_resources()
     configuration = result.stack_json(stack)
-    in_state = {r["address"] for r in state}
-    references = References({r["address"]: r["values"].get("id") for r in state if r["values"].get("id")},
+    in_state = {r.address for r in state}
+    references = References({r.address: r.values["id"] for r in state if r.values.get("id")},
                             lambda upstream: _outputs(Terraform(upstream, result.stack_dir(upstream), terraform.env)))
     stuck = []
     adopted = 0

@@ -32,6 +32,7 @@ from stacks import naming
 
 from . import emulator as emulator_control
 from .review import PEERING_TYPES, StackPlan
+from .tfjson import ResourceChange
 from .terraform import PROJECT_ROOT
 
 FORMATS = ("mermaid", "svg", "dot")
@@ -312,10 +313,10 @@ class _Marks:
         self.actions.setdefault(key, []).append(action)
 
 
-def _values(change: dict, key: str):
+def _values(change: ResourceChange, key: str):
     """A resource attribute before or after the change (a removed resource has only before)."""
-    for side in ("after", "before"):
-        value = (change["change"].get(side) or {}).get(key)
+    for side in (change.after, change.before):
+        value = side.get(key)
         if value:
             return value
     return None
@@ -331,7 +332,7 @@ def _plan_marks(env: EnvironmentFile, plans: list[StackPlan]) -> _Marks:
     by_key = {a.stack_id: a for a in peered}
     for plan in plans:
         for action, change in plan.changes():
-            kind, name = change["type"], change.get("name", "")
+            kind, name = change.type, change.name
             if kind in PEERING_TYPES:
                 tags = _values(change, "tags") or _values(change, "tags_all") or {}
                 match = _PEERING_NAME.match(name)

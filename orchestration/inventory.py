@@ -37,6 +37,7 @@ from .teardown import (GONE_APP_STATES, SAGEMAKER_TAG, error_code, home_owners, 
                        studio_vpc_ids)
 from .studio_apps import domain_ids
 from .terraform import Terraform
+from .tfjson import StateResource
 
 STATE, ON_BEHALF, RETAINED, ORPHAN = "state", "on behalf", "retained", "orphan"
 MANAGED_BY = "studio-emr-infra"
@@ -105,7 +106,7 @@ def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], di
     (ids, ARNs, names), which a live resource must match to count as in state."""
     terraform_env = accounts.terraform_env()
 
-    def read(stack: str) -> list[dict]:
+    def read(stack: str) -> list[StateResource]:
         terraform = Terraform(stack, result.stack_dir(stack), terraform_env)
         terraform.ensure_init()
         return terraform.state_resources()
@@ -117,10 +118,9 @@ def state_items(result: SynthResult, accounts: Accounts) -> tuple[list[Item], di
     for stack, resources in states.items():
         account = result.account_of(stack)
         for resource in resources:
-            values = resource["values"]
             known.setdefault(account, set()).update(identifiers_of([resource]))
-            items.append(Item(account, STATE, resource["type"], values.get("id") or resource["address"], stack,
-                              resource["address"]))
+            items.append(Item(account, STATE, resource.type, resource.values.get("id") or resource.address, stack,
+                              resource.address))
     return items, known
 
 
@@ -135,11 +135,11 @@ SAME_RESOURCE = {"aws_vpc_peering_connection_accepter": "aws_vpc_peering_connect
                  "aws_vpc_peering_connection_options": "aws_vpc_peering_connection"}
 
 
-def identifiers_of(state: list[dict]) -> set[tuple[str, str]]:
+def identifiers_of(state: list[StateResource]) -> set[tuple[str, str]]:
     """What resources in state are known by, each with its type: (type, id, ARN or name). A live
     resource of that type carrying one of these is in state; the type matters, since an instance
     profile and its role share a name (EMR_EC2_DefaultRole)."""
-    return {(SAME_RESOURCE.get(r["type"], r["type"]), v) for r in state for k, v in r["values"].items()
+    return {(SAME_RESOURCE.get(r.type, r.type), v) for r in state for k, v in r.values.items()
             if k in OWN_IDENTIFIERS and isinstance(v, str) and v}
 
 

@@ -28,6 +28,7 @@ from stacks.paths import EMR_TEMPLATE, PROJECT_ROOT
 from .errors import SetupError
 from .review import Finding
 from .synth import SynthResult
+from .tfjson import PlanDocument
 
 
 # --- IAM ---------------------------------------------------------------------------------
@@ -191,11 +192,11 @@ def suppressions(result: SynthResult, stack: str) -> dict[tuple[str, str], str]:
     return found
 
 
-def checkov(result: SynthResult, stack: str, plan_json: dict) -> list[Finding]:
+def checkov(result: SynthResult, stack: str, plan: PlanDocument) -> list[Finding]:
     executable = ensure_checkov()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "plan.json"
-        path.write_text(json.dumps(plan_json))
+        path.write_text(json.dumps(plan.raw))
         run = subprocess.run(
             [str(executable), "-f", str(path), "--framework", "terraform_plan", "--skip-download", "--quiet",
              "-o", "json"],

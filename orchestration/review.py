@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from modules.policies import web_identity_problems
 
+from .tfjson import PlanDocument, ResourceChange
+
 EXIT_NO_CHANGES = 0
 EXIT_FAILED = 1
 EXIT_CHANGES = 2
@@ -45,15 +47,15 @@ class StackPlan:
     stack: str
     account_id: str
     region: str
-    plan: dict | None = None  # terraform show -json
+    plan: PlanDocument | None = None  # terraform show -json
     waiting_on: list[str] = field(default_factory=list)  # upstream stacks never applied
     error: str | None = None
 
-    def changes(self) -> list[tuple[str, dict]]:
+    def changes(self) -> list[tuple[str, ResourceChange]]:
         """(action, resource change) for every resource that changes."""
         found = []
-        for change in (self.plan or {}).get("resource_changes", []):
-            action = _action(change["change"]["actions"])
+        for change in self.plan.resource_changes if self.plan else ():
+            action = _action(list(change.actions))
             if action not in ("no-op", "read"):
                 found.append((action, change))
         return found
@@ -83,9 +85,7 @@ def _action(actions: list[str]) -> str:
 def risks(plan: StackPlan, state_bucket: str | None = None) -> list[Risk]:
     found = []
     for action, change in plan.changes():
-        kind, address = change["type"], change["address"]
-        before = change["change"].get("before") or {}
-        after = change["change"].get("after") or {}
+        kind, address, before, after = change.type, change.address, change.before, change.after
         removing = action in ("replace", "destroy")
         if kind in HOME_TYPES and removing:
             found.append(Risk(plan.stack, address, f"{action} of a SageMaker {kind.split('_', 2)[2].replace('_', ' ')}: "
@@ -252,7 +252,7 @@ class Review:
                 "stacks": [{"stack": p.stack, "account_id": p.account_id, "region": p.region, "counts": p.counts(),
                             "waiting_on": p.waiting_on, "on_mock_inputs": bool(p.waiting_on) and p.plan is not None,
                             "error": p.error,
-                            "changes": [{"action": a, "address": c["address"]} for a, c in p.changes()]}
+                            "changes": [{"action": a, "address": c.address} for a, c in p.changes()]}
                            for p in self.plans],
                 "risks": [r.__dict__ for r in self.risks],
                 "findings": [f.__dict__ for f in self.findings],
@@ -287,7 +287,7 @@ class Review:
             if changes:
                 lines += ["<details><summary>Resource changes</summary>", "", "```diff"]
                 symbols = {"add": "+", "change": "!", "replace": "-/+", "destroy": "-"}
-                lines += [f"{symbols[a]} {c['address']}" for a, c in sorted(changes, key=lambda x: x[1]["address"])]
+                lines += [f"{symbols[a]} {c.address}" for a, c in sorted(changes, key=lambda x: x[1].address)]
                 lines += ["```", "", "</details>", ""]
             else:
                 lines += ["No changes.", ""]

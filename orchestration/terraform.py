@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import SetupError, TerraformError
+from .tfjson import Diagnostic, PlanDocument, StateResource, StreamEvent
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CLI_CONFIG = PROJECT_ROOT / ".terraformrc.generated"
@@ -107,7 +108,7 @@ class Terraform:
         """Terraform's error diagnostics for this stack; empty when valid."""
         result = self._run(["validate", "-json", "-no-color"])
         report = json.loads(result.stdout)
-        return [_format_diagnostic(d) for d in report.get("diagnostics", []) if d.get("severity") == "error"]
+        return [str(d) for d in map(Diagnostic.parse, report.get("diagnostics", [])) if d.is_error]
 
     def plan(self, plan_file: str = "tfplan", destroy: bool = False, on_progress: ProgressCallback | None = None) -> ChangeSummary:
         args = ["plan", "-input=false", "-json", "-lock-timeout=0s", f"-out={plan_file}", "-detailed-exitcode"]
@@ -141,7 +142,7 @@ class Terraform:
             raise TerraformError(self.stack, "destroy" if destroy else "apply", progress.errors or self.stderr_tail())
         return progress, summary
 
-    def state_resources(self) -> list[dict]:
+    def state_resources(self) -> list[StateResource]:
         """The managed resources this stack's state holds: address, type and values (the
         instance's attributes); empty before the first apply. From `terraform state pull`, which
         reads the state from its backend without starting the provider (`show -json` takes
@@ -149,17 +150,7 @@ class Terraform:
         result = self._run(["state", "pull"])
         if result.returncode != 0:
             raise TerraformError(self.stack, "state pull", [result.stderr.strip()])
-        state = json.loads(result.stdout or "{}")
-        resources = []
-        for resource in state.get("resources", []):
-            if resource.get("mode") != "managed" or resource.get("module"):
-                continue
-            for instance in resource.get("instances", []):
-                key = instance.get("index_key")
-                suffix = "" if key is None else f"[{json.dumps(key)}]"
-                resources.append({"address": f"{resource['type']}.{resource['name']}{suffix}", "type": resource["type"],
-                                  "values": instance.get("attributes") or {}})
-        return resources
+        return StateResource.all_in(json.loads(result.stdout or "{}"))
 
     def outputs(self) -> dict[str, object]:
         """The stack's outputs, name -> value, as its state holds them (empty before the first apply)."""
@@ -170,20 +161,20 @@ class Terraform:
 
     def state_addresses(self) -> list[str]:
         """Addresses of the resources this stack's state holds (empty before the first apply)."""
-        return [r["address"] for r in self.state_resources()]
+        return [r.address for r in self.state_resources()]
 
     def import_resource(self, address: str, resource_id: str) -> None:
         result = self._run(["import", "-input=false", "-no-color", "-lock-timeout=0s", address, resource_id])
         if result.returncode != 0:
             raise TerraformError(self.stack, f"import {address}", [result.stderr.strip()])
 
-    def show_plan(self, plan_file: str = "tfplan") -> dict:
+    def show_plan(self, plan_file: str = "tfplan") -> PlanDocument:
         result = self._run(["show", "-json", plan_file])
         if result.returncode != 0:
             raise TerraformError(self.stack, "show", [result.stderr.strip()])
-        return json.loads(result.stdout)
+        return PlanDocument.parse(json.loads(result.stdout))
 
-    def _stream(self, args: list[str]) -> tuple[Callable[[], int], Iterator[dict]]:
+    def _stream(self, args: list[str]) -> tuple[Callable[[], int], Iterator[StreamEvent]]:
         # stderr goes to a file: a pipe nobody reads while stdout streams could fill and hang terraform.
         self._stderr = tempfile.TemporaryFile(mode="w+")
         process = subprocess.Popen(
@@ -195,12 +186,12 @@ class Terraform:
             text=True,
         )
 
-        def events() -> Iterator[dict]:
+        def events() -> Iterator[StreamEvent]:
             assert process.stdout is not None
             for line in process.stdout:
                 line = line.strip()
                 if line.startswith("{"):
-                    yield json.loads(line)
+                    yield StreamEvent.parse(line)
 
         def returncode() -> int:
             process.wait()
@@ -214,33 +205,28 @@ class Terraform:
         return [line for line in self._stderr.read().strip().splitlines()[-10:] if line.strip()]
 
 
-def _follow(events: Iterator[dict], progress: Progress, on_progress: ProgressCallback | None) -> ChangeSummary:
+def _follow(events: Iterator[StreamEvent], progress: Progress, on_progress: ProgressCallback | None) -> ChangeSummary:
     """Update ``progress`` from a plan or apply event stream; the last change summary in it."""
     summary = ChangeSummary(0, 0, 0)
     for event in events:
-        if event.get("type") == "change_summary":
-            c = event["changes"]
-            summary = ChangeSummary(c.get("add", 0), c.get("change", 0), c.get("remove", 0))
+        if event.changes is not None:
+            summary = ChangeSummary(event.changes.add, event.changes.change, event.changes.remove)
         _record(progress, event, on_progress)
     return summary
 
 
-def _record(progress: Progress, event: dict, on_progress: ProgressCallback | None) -> None:
-    kind = event.get("type")
-    hook = event.get("hook", {})
-    address = hook.get("resource", {}).get("addr")
-    if hook.get("action") == "read":
+def _record(progress: Progress, event: StreamEvent, on_progress: ProgressCallback | None) -> None:
+    if event.action == "read":
         return  # data sources (remote state of other stacks) are read, not changed
-    if kind == "change_summary" and event["changes"].get("operation") in ("plan", "destroy"):
-        c = event["changes"]
-        progress.total = c.get("add", 0) + c.get("change", 0) + c.get("remove", 0)
-    elif kind == "apply_start" and address:
-        progress.running.add(address)
-    elif kind in ("apply_complete", "apply_errored") and address:
-        progress.running.discard(address)
+    if event.changes is not None and event.changes.operation in ("plan", "destroy"):
+        progress.total = event.changes.total
+    elif event.type == "apply_start" and event.address:
+        progress.running.add(event.address)
+    elif event.type in ("apply_complete", "apply_errored") and event.address:
+        progress.running.discard(event.address)
         progress.done += 1
-    elif kind == "diagnostic" and event.get("diagnostic", {}).get("severity") == "error":
-        progress.errors.append(_format_diagnostic(event["diagnostic"]))
+    elif event.diagnostic is not None and event.diagnostic.is_error:
+        progress.errors.append(str(event.diagnostic))
     else:
         return
     if on_progress is not None:
@@ -248,18 +234,5 @@ def _record(progress: Progress, event: dict, on_progress: ProgressCallback | Non
 
 
 def _diagnostics_from_stream(stdout: str) -> list[str]:
-    found = []
-    for line in stdout.splitlines():
-        if line.startswith("{"):
-            event = json.loads(line)
-            if event.get("type") == "diagnostic" and event["diagnostic"].get("severity") == "error":
-                found.append(_format_diagnostic(event["diagnostic"]))
-    return found
-
-
-def _format_diagnostic(diagnostic: dict) -> str:
-    address = diagnostic.get("address")
-    summary = diagnostic.get("summary", "")
-    detail = diagnostic.get("detail", "")
-    where = f"{address}: " if address else ""
-    return f"{where}{summary}" + (f": {detail}" if detail else "")
+    events = (StreamEvent.parse(line) for line in stdout.splitlines() if line.startswith("{"))
+    return [str(e.diagnostic) for e in events if e.diagnostic is not None and e.diagnostic.is_error]

@@ -14,6 +14,7 @@ from orchestration import preview as preview_module
 from orchestration.deploy import RunReport
 from orchestration.preview import Loss
 from orchestration.review import Review, Risk, StackPlan
+from orchestration.tfjson import PlanDocument
 
 runner = CliRunner()
 
@@ -38,7 +39,7 @@ def terminal(monkeypatch, attached: bool) -> None:
 def planned(monkeypatch, risky: bool, changes: bool = True) -> None:
     change = {"address": "aws_sagemaker_domain.d", "type": "aws_sagemaker_domain",
               "change": {"actions": ["delete", "create"] if risky else ["create"], "before": {}, "after": {}}}
-    stack = StackPlan("studio-account", "100000000001", "eu-west-1", plan={"resource_changes": [change] if changes else []})
+    stack = StackPlan("studio-account", "100000000001", "eu-west-1", plan=PlanDocument.parse({"resource_changes": [change] if changes else []}))
     risks = [Risk("studio-account", change["address"], "replaces the Studio domain")] if risky else []
     monkeypatch.setattr(plan_module, "plan", lambda env, *a, **k: Review(env, [stack], risks, []))
 

@@ -106,9 +106,9 @@ def test_a_subnet_inserted_in_the_list_adds_resources_and_replaces_none(deployed
     terraform = Terraform("studio-account", result.stack_dir("studio-account"), accounts(workspace).terraform_env())
     terraform.ensure_init()
     terraform.plan()
-    changes = [c for c in terraform.show_plan()["resource_changes"] if c["change"]["actions"] != ["no-op"]]
-    actions = {(c["type"], tuple(c["change"]["actions"])) for c in changes}
-    assert not [c["address"] for c in changes if "delete" in c["change"]["actions"]], actions
+    changes = [c for c in terraform.show_plan().resource_changes if c.actions != ("no-op",)]
+    actions = {(c.type, c.actions) for c in changes}
+    assert not [c.address for c in changes if "delete" in c.actions], actions
     assert ("aws_subnet", ("create",)) in actions and ("aws_route_table_association", ("create",)) in actions
     # The domain's subnets follow through UpdateDomain after the apply, not through a replacement.
     assert "aws_sagemaker_domain" not in {kind for kind, _ in actions}

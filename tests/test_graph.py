@@ -15,14 +15,15 @@ from config import ENVS_DIR, load_env, yamlio
 from config.model import EnvironmentFile
 from orchestration import graph
 from orchestration.review import Review, StackPlan, risks
+from orchestration.tfjson import PlanDocument
 from stacks import naming
 
 GOLDEN = Path(__file__).parent / "golden"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def recorded(name: str) -> dict:
-    return json.loads((GOLDEN / "plans" / f"{name}.json").read_text())
+def recorded(name: str) -> PlanDocument:
+    return PlanDocument.parse(json.loads((GOLDEN / "plans" / f"{name}.json").read_text()))
 
 
 def cli(*args: str):
@@ -220,14 +221,14 @@ def test_a_peering_the_plan_removes_stands_out_and_new_edges_are_marked_new():
     env = load_env("dev")
     tag = naming.peering_tags(env, env.environment.emr_accounts[0])
     plans = [
-        StackPlan("studio-account-peering", "100000000001", "eu-west-1", {"resource_changes": [
+        StackPlan("studio-account-peering", "100000000001", "eu-west-1", PlanDocument.parse({"resource_changes": [
             change("aws_vpc_peering_connection", "peering-emr-account_connection_C4942265", ["delete"],
-                   before={"peer_owner_id": "200000000001", "tags": tag})]}),
-        StackPlan("emr-account-link", "200000000001", "eu-west-1", {"resource_changes": [
+                   before={"peer_owner_id": "200000000001", "tags": tag})]})),
+        StackPlan("emr-account-link", "200000000001", "eu-west-1", PlanDocument.parse({"resource_changes": [
             change("aws_route", "routes-to-studio_route-private_3B23F568", ["create"],
                    after={"destination_cidr_block": "10.10.0.0/16"}),
             change("aws_vpc_security_group_ingress_rule", "studio-ingress_tcp-10000_1", ["create"], after={"from_port": 10000}),
-            change("aws_iam_role", "emr-discovery-role_30D9F4DC", ["create"], after={"name": "studio-emr-dev-emr-discovery"})]}),
+            change("aws_iam_role", "emr-discovery-role_30D9F4DC", ["create"], after={"name": "studio-emr-dev-emr-discovery"})]})),
         StackPlan("studio-account-link", "100000000001", "eu-west-1", waiting_on=["studio-account-peering"]),
     ]
     review = dev_review(plans)
@@ -246,15 +247,15 @@ def test_a_peering_the_plan_removes_stands_out_and_new_edges_are_marked_new():
 
 def test_a_replaced_accepter_and_a_peering_to_an_account_no_longer_configured():
     plans = [
-        StackPlan("emr-account-link", "200000000001", "eu-west-1", {"resource_changes": [
+        StackPlan("emr-account-link", "200000000001", "eu-west-1", PlanDocument.parse({"resource_changes": [
             change("aws_vpc_peering_connection_accepter", "peering-accept_accepter_943D7D6A", ["delete", "create"],
-                   before={"tags": {"Name": "studio-emr-dev-to-200000000001"}}, after={})]}),
-        StackPlan("studio-account-peering", "100000000001", "eu-west-1", {"resource_changes": [
+                   before={"tags": {"Name": "studio-emr-dev-to-200000000001"}}, after={})]})),
+        StackPlan("studio-account-peering", "100000000001", "eu-west-1", PlanDocument.parse({"resource_changes": [
             change("aws_vpc_peering_connection", "peering-emr-account-old_connection_1", ["delete"],
-                   before={"peer_owner_id": "200000000009", "tags": {"Name": "studio-emr-dev-to-200000000009"}})]}),
-        StackPlan("studio-account-link", "100000000001", "eu-west-1", {"resource_changes": [
+                   before={"peer_owner_id": "200000000009", "tags": {"Name": "studio-emr-dev-to-200000000009"}})]})),
+        StackPlan("studio-account-link", "100000000001", "eu-west-1", PlanDocument.parse({"resource_changes": [
             change("aws_route", "routes-to-emr-account-old_route-private_1", ["delete"],
-                   before={"destination_cidr_block": "10.190.0.0/16", "vpc_peering_connection_id": "pcx-9"})]}),
+                   before={"destination_cidr_block": "10.190.0.0/16", "vpc_peering_connection_id": "pcx-9"})]})),
     ]
     text = dev_review(plans).topology
     assert "peering studio-emr-dev-to-200000000001<br/>to be removed and re-created" in text

@@ -16,6 +16,7 @@ from modules.policies import web_identity_trust
 from orchestration.policy import _document_problems
 from orchestration.review import StackPlan, risks
 from orchestration.synth import Workspace, synth_env
+from orchestration.tfjson import PlanDocument
 from stacks.app import stack_ids
 
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/D48675832CA65BD10A532F597OIDCID"
@@ -196,7 +197,7 @@ def test_kube_values_without_a_kubernetes_section_is_a_config_error():
 def role_change(trust: dict, actions=("create",)) -> StackPlan:
     change = {"address": "aws_iam_role.controller", "type": "aws_iam_role", "name": "controller",
               "change": {"actions": list(actions), "before": None, "after": {"assume_role_policy": json.dumps(trust)}}}
-    return StackPlan("studio-account-kubernetes", "111111111111", "us-east-1", {"resource_changes": [change]})
+    return StackPlan("studio-account-kubernetes", "111111111111", "us-east-1", PlanDocument.parse({"resource_changes": [change]}))
 
 
 def exact_trust() -> dict:
@@ -235,6 +236,6 @@ def test_a_web_identity_trust_with_no_condition_at_all_is_flagged_on_change_too(
 def test_destroying_the_oidc_provider_is_risky():
     change = {"address": "aws_iam_openid_connect_provider.p", "type": "aws_iam_openid_connect_provider", "name": "p",
               "change": {"actions": ["delete"], "before": {"url": HOST}, "after": None}}
-    found = risks(StackPlan("studio-account-kubernetes", "1", "r", {"resource_changes": [change]}))
+    found = risks(StackPlan("studio-account-kubernetes", "1", "r", PlanDocument.parse({"resource_changes": [change]})))
     assert [r.reason for r in found] == ["destroy of the cluster's OIDC provider: every IRSA role of the cluster loses "
                                          "its credentials"]

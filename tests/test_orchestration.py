@@ -198,6 +198,7 @@ def test_an_instance_profile_is_not_in_state_because_its_role_of_the_same_name_i
     leaves the profile outside state, and the role in state must not hide it (it did, and every
     later deploy failed with EntityAlreadyExists)."""
     from orchestration.adoption import stack_orphans
+    from orchestration.tfjson import StateResource
 
     env = local_with(**{"environment.name": "profile"})
     session = Accounts(env, emulator).emr(env.environment.emr_accounts[0])
@@ -206,8 +207,8 @@ def test_an_instance_profile_is_not_in_state_because_its_role_of_the_same_name_i
             {"Key": "stack", "Value": "emr-account"}]
     role = iam.create_role(RoleName="EMR_EC2_DefaultRole", AssumeRolePolicyDocument="{}", Tags=tags)["Role"]
     iam.create_instance_profile(InstanceProfileName="EMR_EC2_DefaultRole", Tags=tags)
-    state = [{"address": "aws_iam_role.r", "type": "aws_iam_role",
-              "values": {"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"]}}]
+    state = [StateResource("aws_iam_role.r", "aws_iam_role",
+                           {"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"]})]
     orphans = stack_orphans(session, env, "emr-account", {}, state)
     assert [(o.kind, o.id) for o in orphans] == [("aws_iam_instance_profile", "EMR_EC2_DefaultRole")]
 

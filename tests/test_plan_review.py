@@ -15,12 +15,13 @@ from orchestration import emulator as emulator_control
 from orchestration.promote import PromotionRefused, promote
 from orchestration.review import EXIT_CHANGES, EXIT_NO_CHANGES, EXIT_RISKY, Finding, Review, StackPlan, risks
 from orchestration.synth import Workspace
+from orchestration.tfjson import PlanDocument
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def recorded(name: str) -> dict:
-    return json.loads((GOLDEN / "plans" / f"{name}.json").read_text())
+def recorded(name: str) -> PlanDocument:
+    return PlanDocument.parse(json.loads((GOLDEN / "plans" / f"{name}.json").read_text()))
 
 
 def review_of(plans: list[StackPlan], findings=(), state_bucket=None) -> Review:
@@ -68,8 +69,8 @@ def test_risky_changes_are_flagged_first(request):
 
 
 def test_no_changes_and_failures_have_their_own_exit_codes():
-    empty = {"resource_changes": [{"address": "aws_vpc.v", "type": "aws_vpc", "name": "v",
-                                   "change": {"actions": ["no-op"], "before": {}, "after": {}}}]}
+    empty = PlanDocument.parse({"resource_changes": [{"address": "aws_vpc.v", "type": "aws_vpc", "name": "v",
+                                   "change": {"actions": ["no-op"], "before": {}, "after": {}}}]})
     assert review_of([StackPlan("s", "1", "r", empty)]).exit_code == EXIT_NO_CHANGES
     assert review_of([StackPlan("s", "1", "r", error="boom")]).exit_code == 1
     assert review_of([StackPlan("s", "1", "r", empty)], [Finding("iam-lint", "s", "r", "Action \"*\"")]).exit_code == 1
@@ -77,8 +78,8 @@ def test_no_changes_and_failures_have_their_own_exit_codes():
 
 def test_a_new_role_with_a_narrow_trust_is_not_risky():
     narrow = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-    plan = {"resource_changes": [{"address": "aws_iam_role.r", "type": "aws_iam_role", "name": "r",
-                                  "change": {"actions": ["create"], "before": None, "after": {"assume_role_policy": narrow}}}]}
+    plan = PlanDocument.parse({"resource_changes": [{"address": "aws_iam_role.r", "type": "aws_iam_role", "name": "r",
+                                  "change": {"actions": ["create"], "before": None, "after": {"assume_role_policy": narrow}}}]})
     assert review_of([StackPlan("s", "1", "r", plan)]).risks == []
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from orchestration import policy
 from orchestration.errors import SetupError
+from orchestration.tfjson import PlanDocument
 
 
 REAL_RUN = subprocess.run
@@ -160,7 +161,7 @@ def test_the_plan_reviews_checkov_check_installs_checkov_when_first_needed_and_r
     monkeypatch.setattr(policy, "ensure_checkov", functools.partial(policy.ensure_checkov, tools=tmp_path))
     suppressed = {"aws_s3_bucket": {"b": {"//": {"checkov": {"CKV_AWS_18": "logs go to the central bucket"}}}}}
     result = SimpleNamespace(stack_json=lambda stack: {"resource": suppressed})
-    findings = policy.checkov(result, "emr-account", {"planned_values": {}})
+    findings = policy.checkov(result, "emr-account", PlanDocument.parse({"planned_values": {}}))
     assert len(fake_install.pip_commands) == 1
     # On stderr, with the review's progress: `plan` prints the review itself on stdout.
     captured = capsys.readouterr()
@@ -173,4 +174,4 @@ def test_the_plan_review_fails_with_setup_error_when_checkov_cannot_be_installed
     monkeypatch.setattr(policy, "ensure_checkov", functools.partial(policy.ensure_checkov, tools=tmp_path))
     fake_install.returncode = 1
     with pytest.raises(SetupError, match="installing checkov"):
-        policy.checkov(SimpleNamespace(stack_json=lambda stack: {}), "emr-account", {})
+        policy.checkov(SimpleNamespace(stack_json=lambda stack: {}), "emr-account", PlanDocument.parse({}))

@@ -224,7 +224,7 @@ def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted
     for stack, kind in (("studio-account-link", "aws_route"), ("emr-account-link", "aws_route"),
                         ("emr-account", "aws_route_table_association"), ("emr-account", "aws_servicecatalog_constraint")):
         terraform = Terraform(stack, result.stack_dir(stack), session.terraform_env())
-        address = next(r["address"] for r in terraform.state_resources() if r["type"] == kind)
+        address = next(r.address for r in terraform.state_resources() if r.type == kind)
         removed = terraform._run(["state", "rm", address])
         assert removed.returncode == 0, removed.stderr
         forgotten.setdefault(stack, []).append(address)
@@ -254,7 +254,7 @@ def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted
     # A destroy adopts what its stacks' states lost, and destroys it with them: a subnet left out
     # would hold its VPC (DependencyViolation, retried by the provider for 20 minutes).
     emr = Terraform("emr-account", result.stack_dir("emr-account"), session.terraform_env())
-    subnet = next(r["address"] for r in emr.state_resources() if r["type"] == "aws_subnet")
+    subnet = next(r.address for r in emr.state_resources() if r.type == "aws_subnet")
     assert emr._run(["state", "rm", subnet]).returncode == 0
     lines = []
     destroy(name, workspace=workspace, log=lines.append, envs_dir=envs_dir)
