@@ -4,7 +4,7 @@ The environment comes from STUDIO_EMR_ENV (default: local), so
 `STUDIO_EMR_ENV=dev cdktn deploy studio-account emr-account` deploys dev.
 The project's own CLI (`python main.py synth --env dev`) does the same in-process.
 `eval "$(python main.py env --env ENV)"` first exports what the CLI's Terraform runs need
-(orchestration/cdk_cli.py); STUDIO_EMR_STATE_DIR moves the local state (default .state).
+(orchestration/local/cdk_cli.py); STUDIO_EMR_STATE_DIR moves the local state (default .state).
 """
 
 import os

@@ -109,8 +109,8 @@ def synth(
 
     Example: python main.py synth --env dev --check
     """
-    from orchestration.synth import synth as synthesize
-    from orchestration.synth import terraform_validate
+    from orchestration.terraform.synth import synth as synthesize
+    from orchestration.terraform.synth import terraform_validate
 
     result = _call(lambda: synthesize(env))
     for stack in result.stacks:
@@ -145,7 +145,7 @@ def _progress_display():
     if not sys.stdout.isatty():
         yield typer.echo, None
         return
-    from orchestration.progress import LiveProgress
+    from orchestration.local.progress import LiveProgress
 
     with LiveProgress() as display:
         yield display.log, display.update
@@ -205,7 +205,7 @@ def deploy(
     """
     from config import Target, load_env
     from orchestration.deploy import deploy as run_deploy
-    from orchestration.plan import plan as run_plan
+    from orchestration.review.plan import plan as run_plan
 
     if _call(lambda: load_env(env)).environment.target is Target.aws:
         review = _call(lambda: run_plan(env, log=lambda line: typer.echo(line, err=True)))
@@ -219,7 +219,7 @@ def deploy(
     with _progress_display() as (log, on_progress):
         report = _call(lambda: run_deploy(env, stacks, refresh=refresh, log=log, on_progress=on_progress))
     if report.risks:
-        from orchestration.review import risky_section
+        from orchestration.review.report import risky_section
 
         typer.echo("\n".join(risky_section(report.risks)))
     verdict = "deployed" if report.changed else "no changes: everything was already deployed"
@@ -239,7 +239,7 @@ def verify(
 
     Example: python main.py verify --env local --json
     """
-    from orchestration.verify import verify as run_verify
+    from orchestration.aws.verify import verify as run_verify
 
     report = _call(lambda: run_verify(env))
     if as_json:
@@ -286,8 +286,8 @@ def graph(
 
     Example: python main.py graph --env prod --format svg -o docs/prod.svg
     """
-    from orchestration.graph import FORMATS
-    from orchestration.graph import graph as draw
+    from orchestration.review.graph import FORMATS
+    from orchestration.review.graph import graph as draw
 
     if fmt not in FORMATS:
         typer.secho(f"error: --format {fmt!r}: one of {', '.join(FORMATS)}", err=True, fg=typer.colors.RED)
@@ -317,7 +317,7 @@ def inventory(
 
     Example: python main.py inventory --env local --json
     """
-    from orchestration.inventory import inventory as run_inventory
+    from orchestration.aws.inventory import inventory as run_inventory
 
     result = _call(lambda: run_inventory(env))
     typer.echo(result.to_json() if as_json else result.render())
@@ -352,7 +352,7 @@ def journey(
 
     Example: python main.py journey --env local
     """
-    from orchestration.journey import journey as run_journey
+    from orchestration.aws.journey import journey as run_journey
 
     echo = (lambda line: None) if as_json else typer.echo
     report = _call(lambda: run_journey(env, launch=launch, cluster_id=cluster_id, user=user, log=echo))
@@ -382,7 +382,7 @@ def shell_env(env: EnvOption) -> None:
 
     Example: eval "$(python main.py env --env local)" && npx cdktn deploy '*' --auto-approve --skip-provider-lock
     """
-    from orchestration.cdk_cli import shell_exports
+    from orchestration.local.cdk_cli import shell_exports
 
     for line in _call(lambda: shell_exports(env, log=lambda message: typer.echo(message, err=True))):
         typer.echo(line)
@@ -399,7 +399,7 @@ def kube_values(
 
     Example: python main.py kube-values --env local -o ack-values.yaml
     """
-    from orchestration.kubernetes import kube_values as render
+    from orchestration.aws.kubernetes import kube_values as render
 
     values = _call(lambda: render(env))
     if output:
@@ -433,7 +433,7 @@ def destroy(
     Example: python main.py destroy --env local --terminate-clusters
     """
     from orchestration.deploy import destroy as run_destroy
-    from orchestration.preview import destroy_preview
+    from orchestration.review.preview import destroy_preview
 
     preview = _call(lambda: destroy_preview(env))
     typer.echo(preview.render())
@@ -472,7 +472,7 @@ def plan(
 
     Example: python main.py plan --env dev --emulator --review review.md
     """
-    from orchestration.plan import plan as run_plan
+    from orchestration.review.plan import plan as run_plan
 
     result = _call(lambda: run_plan(env, emulator=emulator, log=lambda line: typer.echo(line, err=True)))
     markdown = result.to_markdown()
@@ -499,7 +499,7 @@ def promote(
 
     Example: python main.py promote dev staging --emulator --write
     """
-    from orchestration.promote import promote as run_promote
+    from orchestration.review.promote import promote as run_promote
 
     result = _call(lambda: run_promote(source, target, write=write, allow_risky=allow_risky, emulator=emulator,
                                        log=lambda line: typer.echo(line, err=True)))
@@ -524,7 +524,7 @@ app.add_typer(emulator_app, name="emulator")
 @emulator_app.command("status")
 def emulator_status() -> None:
     """Say whether the emulator runs, and where."""
-    from orchestration import emulator as control
+    from orchestration.local import emulator as control
 
     running = control.current()
     typer.echo(f"running on {running.url} (pid {running.pid})" if running else "not running")
@@ -537,7 +537,7 @@ def emulator_eks_cluster(env: EnvOption) -> None:
 
     Example: python main.py emulator eks-cluster --env local
     """
-    from orchestration.kubernetes import create_emulator_cluster
+    from orchestration.aws.kubernetes import create_emulator_cluster
 
     issuer = _call(lambda: create_emulator_cluster(env, log=typer.echo))
     typer.echo(f"EKS cluster ready, OIDC issuer {issuer}")
@@ -546,7 +546,7 @@ def emulator_eks_cluster(env: EnvOption) -> None:
 @emulator_app.command("stop")
 def emulator_stop() -> None:
     """Stop the emulator; every emulator environment's resources go with it."""
-    from orchestration import emulator as control
+    from orchestration.local import emulator as control
 
     typer.echo("stopped" if control.stop() else "was not running")
 

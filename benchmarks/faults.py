@@ -42,7 +42,7 @@ and workspace.
    destroy, that nothing is left. Target: every phase succeeds on its first attempt, and whatever
    a retried create duplicated is reported as an orphan. On the emulator target the stacks give
    the AWS provider `max_retries = 5` (stacks/base.py) and boto3 clients make five attempts
-   (orchestration/accounts.py), so only a request faulted five or six times in a row fails a
+   (orchestration/aws/accounts.py), so only a request faulted five or six times in a row fails a
    phase.
 
     .venv/bin/python benchmarks/faults.py [--rounds 20] [--seed 1]
@@ -76,14 +76,14 @@ os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.envir
 
 from benchmarks.fault_proxy import KINDS, FaultProxy  # noqa: E402
 from config import ENVS_DIR, load_env, yamlio  # noqa: E402
-from orchestration import emulator as emulator_control  # noqa: E402
-from orchestration.accounts import Accounts  # noqa: E402
+from orchestration.local import emulator as emulator_control  # noqa: E402
+from orchestration.aws.accounts import Accounts  # noqa: E402
 from orchestration.deploy import deploy, destroy, terraform_concurrency  # noqa: E402
-from orchestration.inventory import inventory  # noqa: E402
-from orchestration.lock import EnvironmentLocked  # noqa: E402
-from orchestration.synth import SynthResult, Workspace, synth_env  # noqa: E402
-from orchestration.terraform import Terraform  # noqa: E402
-from orchestration.verify import verify  # noqa: E402
+from orchestration.aws.inventory import inventory  # noqa: E402
+from orchestration.local.lock import EnvironmentLocked  # noqa: E402
+from orchestration.terraform.synth import SynthResult, Workspace, synth_env  # noqa: E402
+from orchestration.terraform.runner import Terraform  # noqa: E402
+from orchestration.aws.verify import verify  # noqa: E402
 from tests.emulator_support import GONE_PEERING, left_behind  # noqa: E402
 
 ENV_NAME = "faults"
@@ -137,7 +137,7 @@ class Child:
     def __init__(self, action: str, workspace: Workspace, envs_dir: Path):
         code = (
             "import sys; from pathlib import Path; sys.path.insert(0, %r);"
-            "from orchestration.deploy import %s; from orchestration.synth import Workspace;"
+            "from orchestration.deploy import %s; from orchestration.terraform.synth import Workspace;"
             "%s(%r, workspace=Workspace(Path(%r), Path(%r)), envs_dir=Path(%r), log=lambda l: print(l, flush=True))"
         ) % (str(ROOT), action, action, ENV_NAME, str(workspace.out_root), str(workspace.state_root), str(envs_dir))
         self.start = time.monotonic()

@@ -9,7 +9,7 @@ to a temporary envs directory, deployed on a fresh emulator in a fresh workspace
   destroy   `destroy`.
 Peak memory is the resident memory of this process's whole tree, sampled every 0.2 s from /proc:
 this process (it runs the commands as the CLI does, synthesis in a child process included:
-orchestration/synth.py), every terraform and provider process, and the emulator. RSS sums count the pages processes share (the provider's
+orchestration/terraform/synth.py), every terraform and provider process, and the emulator. RSS sums count the pages processes share (the provider's
 binary, mapped by every provider process) once per process, as the issue's figures did; PSS
 sums count them once, which is what the machine gives up. CPU seconds per kind of process and the time spent in the
 peering handshake's waits say where the time goes; `provider start` is one start of the AWS
@@ -43,8 +43,8 @@ os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.envir
 from config import ENVS_DIR, ConfigError, load_env, yamlio  # noqa: E402
 from config.model import MAX_CROSS_ACCOUNT_EMR_ACCOUNTS  # noqa: E402
 from orchestration import deploy as deploy_module  # noqa: E402
-from orchestration import emulator as emulator_control  # noqa: E402
-from orchestration.synth import Workspace, synth_env  # noqa: E402
+from orchestration.local import emulator as emulator_control  # noqa: E402
+from orchestration.terraform.synth import Workspace, synth_env  # noqa: E402
 
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 TICKS = os.sysconf("SC_CLK_TCK")

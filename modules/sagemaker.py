@@ -79,7 +79,7 @@ class StudioDomain(Construct):
             # AWS's UpdateDomain changes a domain's subnets in place, but provider 5.100 marks
             # subnet_ids ForceNew (hashicorp/terraform-provider-aws#48778): adding a subnet would
             # replace the domain and its users' home directories. Terraform sets them at creation;
-            # the orchestrator keeps them in step afterwards (orchestration/domain_subnets.py).
+            # the orchestrator keeps them in step afterwards (orchestration/aws/domain_subnets.py).
             lifecycle=TerraformResourceLifecycle(ignore_changes=["subnet_ids"]),
         )
         suppress(self.domain, "CKV_AWS_187", "home EFS is encrypted with the AWS-managed key; a customer key is an account-level choice")

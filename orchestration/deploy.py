@@ -23,16 +23,16 @@ from config.model import S3State
 from stacks import naming
 from stacks.topology import StackKind, Topology, waves
 
-from . import emulator as emulator_control
-from . import adoption, handshake, kubernetes
-from .accounts import Accounts
-from .domain_subnets import sync_domain_subnets
-from .lock import EnvironmentLock
-from .progress import ProgressHook, label
-from .review import Risk, StackPlan, risks
-from .synth import SynthResult, Workspace, synth_env
-from .teardown import Teardown, TeardownError, TeardownReport
-from .terraform import ChangeSummary, Progress, Terraform
+from orchestration.local import emulator as emulator_control
+from orchestration.aws import adoption, handshake, kubernetes
+from orchestration.aws.accounts import Accounts
+from orchestration.aws.domain_subnets import sync_domain_subnets
+from orchestration.local.lock import EnvironmentLock
+from orchestration.local.progress import ProgressHook, label
+from orchestration.review.report import Risk, StackPlan, risks
+from orchestration.terraform.synth import SynthResult, Workspace, synth_env
+from orchestration.aws.teardown import Teardown, TeardownError, TeardownReport
+from orchestration.terraform.runner import ChangeSummary, Progress, Terraform
 
 Log = Callable[[str], None]
 PEERING_TIMEOUT_SECONDS = 600
@@ -291,7 +291,7 @@ def deploy(
 def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print, envs_dir: Path = ENVS_DIR,
             terminate_clusters: bool = False, on_progress: ProgressHook | None = None) -> RunReport:
     """Remove what AWS and users made outside Terraform, in the order AWS needs
-    (orchestration/teardown.py), then destroy every stack in reverse dependency order.
+    (orchestration/aws/teardown.py), then destroy every stack in reverse dependency order.
 
     Refuses, before deleting anything, while clusters launched for the environment exist, unless
     ``terminate_clusters``."""

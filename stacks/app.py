@@ -44,7 +44,7 @@ def stack_ids(env: EnvironmentFile) -> list[str]:
 
 def build_app(env: EnvironmentFile, outdir: Path, state_dir: Path = STATE_DIR, reuse_oidc_provider: bool = False) -> App:
     """``reuse_oidc_provider``: an IAM OIDC provider for the kubernetes section's issuer exists
-    outside this project (the orchestrator looked it up, orchestration/kubernetes.py); the
+    outside this project (the orchestrator looked it up, orchestration/aws/kubernetes.py); the
     kubernetes stack then reads it instead of creating one."""
     settings = env.environment
     promoted = env.promoted

@@ -1,5 +1,5 @@
 """Where the project's files live, importable without CDK Terrain: the CLI reads these paths in
-processes that never load the CDK library (orchestration/synth.py synthesizes in a child)."""
+processes that never load the CDK library (orchestration/terraform/synth.py synthesizes in a child)."""
 
 from __future__ import annotations
 

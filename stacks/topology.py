@@ -2,7 +2,7 @@
 which account, of which kind, and what each depends on.
 
 ``stacks/app.py`` builds the stacks this model lists; synthesis checks that the dependencies the
-app's cross-stack references produce are exactly the ones declared here (orchestration/synth.py),
+app's cross-stack references produce are exactly the ones declared here (orchestration/terraform/synth.py),
 so a new stack kind or a new reference is a change here first. The orchestrator reads the model
 for the apply order (``waves``, from ``graphlib``) and for the handshake's steps, which follow the
 kinds of the stacks in a wave, never their names.

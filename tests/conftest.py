@@ -25,7 +25,7 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session")
 def synthesized():
     """Synthesize an environment once per session: ``synthesized("dev")`` -> SynthResult."""
-    from orchestration.synth import synth
+    from orchestration.terraform.synth import synth
 
     cache = {}
 

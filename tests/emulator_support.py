@@ -1,5 +1,5 @@
 """What the emulator's own tests share: a fresh emulator process, and sessions into its
-simulated accounts entered the way the CLI enters them (orchestration.accounts).
+simulated accounts entered the way the CLI enters them (orchestration.aws.accounts).
 
 The emulator enforces IAM: an account is entered through its OrganizationAccountAccessRole,
 which exists once the account is enrolled in the emulator's organization; ``account_session``
@@ -20,9 +20,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from orchestration import emulator as emulator_control
-from orchestration.accounts import Accounts
-from orchestration.emulator import Emulator
+from orchestration.local import emulator as emulator_control
+from orchestration.aws.accounts import Accounts
+from orchestration.local.emulator import Emulator
 
 
 def start_emulator(state_root: Path) -> Emulator:
@@ -47,7 +47,7 @@ def account_session(emulator: Emulator, account_id: str, region: str = "us-east-
     """A session inside ``account_id`` with the rights of the account's access role (admin);
     the account is enrolled first if it is not yet."""
     from config.model import RoleCredentials
-    from orchestration.accounts import entered_session
+    from orchestration.aws.accounts import entered_session
 
     enroll(emulator, account_id)
     role_arn = f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"
@@ -128,7 +128,7 @@ GONE_PEERING = ("deleted", "rejected", "failed", "expired")
 
 def left_behind(accounts: Accounts) -> dict[str, dict[str, list[str]]]:
     """Everything of the kinds this project and its users make, per account id and kind, listed
-    with each service's own calls (not orchestration.inventory, whose findings it cross-checks):
+    with each service's own calls (not orchestration.aws.inventory, whose findings it cross-checks):
     the network (VPCs, subnets, route tables, internet gateways, Elastic IPs, NAT gateways, VPC
     endpoints, peering connections, network interfaces, security groups), IAM roles and instance
     profiles, buckets, file systems, SageMaker domains and notebook instances, Service Catalog
@@ -204,7 +204,7 @@ def start_deploy(name: str, workspace, envs_dir: Path | None = None, *, refresh:
     envs = f", envs_dir=Path({str(envs_dir)!r})" if envs_dir else ""
     code = (
         f"{preamble}import sys; from pathlib import Path; sys.path.insert(0, {str(ROOT)!r});"
-        "from orchestration.deploy import deploy; from orchestration.synth import Workspace;"
+        "from orchestration.deploy import deploy; from orchestration.terraform.synth import Workspace;"
         f"deploy({name!r}, refresh={refresh!r}, workspace=Workspace(Path({str(workspace.out_root)!r}), "
         f"Path({str(workspace.state_root)!r})){envs}, log=lambda l: print(l, flush=True))"
     )

@@ -65,7 +65,7 @@ def test_journey_names_the_profiles_when_the_user_is_unknown():
 
 
 def test_journey_without_a_deployed_emulator_says_what_to_run(monkeypatch):
-    from orchestration import emulator as emulator_control
+    from orchestration.local import emulator as emulator_control
 
     monkeypatch.setattr(emulator_control, "current", lambda state_root=None: None)
     result = runner.invoke(app, ["journey", "--env", "local"])

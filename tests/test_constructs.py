@@ -10,7 +10,7 @@ import pytest
 from config import ENVS_DIR, yamlio
 from config.loader import parse
 from modules.discovery import DISCOVERY_FILE
-from orchestration.synth import Workspace, synth_env
+from orchestration.terraform.synth import Workspace, synth_env
 
 
 def resources(stack_json: dict, kind: str) -> list[dict]:
@@ -331,7 +331,7 @@ def test_inserting_a_subnet_renames_and_moves_no_other_subnet(tmp_path):
 
 
 def test_teardown_finds_the_emr_security_groups_by_the_names_the_stack_gives_them(local):
-    """Destroy revokes EMR's own rules on these groups, found by name (orchestration/teardown.py)."""
+    """Destroy revokes EMR's own rules on these groups, found by name (orchestration/aws/teardown.py)."""
     from stacks import naming
 
     env = local.env

@@ -7,8 +7,8 @@ import pytest
 
 from config import ENVS_DIR, yamlio
 from config.loader import parse
-from orchestration.accounts import Accounts
-from orchestration.domain_subnets import sync_domain_subnets
+from orchestration.aws.accounts import Accounts
+from orchestration.aws.domain_subnets import sync_domain_subnets
 from tests.emulator_support import emulator  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.emulator

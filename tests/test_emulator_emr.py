@@ -163,7 +163,7 @@ def test_master_public_dns_name_is_the_primary_nodes_private_name(clients, runni
 def test_studio_client_resolves_the_primary_node(emulator, session, clients, running_cluster):  # noqa: F811
     """The real client Studio uses (PyPI sagemaker-studio-sparkmagic-lib's EMRCluster, in the
     Studio-side virtualenv scripts/setup installs) finds the primary node in the listing."""
-    from orchestration.journey import resolve_primary_node
+    from orchestration.aws.journey import resolve_primary_node
 
     found = resolve_primary_node(session, running_cluster["id"], "us-east-1", emulator.url)
     expected = clients["emr"].describe_cluster(ClusterId=running_cluster["id"])["Cluster"]["MasterPublicDnsName"]

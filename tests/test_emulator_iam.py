@@ -15,7 +15,7 @@ import pytest
 from config.model import EMULATOR_ACCESS_ROLE, RoleCredentials
 from emulator import identities
 from emulator.extensions.access import policy
-from orchestration.accounts import entered_session
+from orchestration.aws.accounts import entered_session
 from tests.emulator_support import account_session, admin_session, emulator, enroll  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.emulator

@@ -1,6 +1,6 @@
 """IAM-6 on the emulator, without Terraform: AssumeRoleWithWebIdentity decided by the token's
 claims and the role's trust (emulator/extensions/access/web_identity.py; moto alone admits any
-token to any role), and the orchestrator's look-ups before synthesis (orchestration/kubernetes.py)."""
+token to any role), and the orchestrator's look-ups before synthesis (orchestration/aws/kubernetes.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from botocore.config import Config
 
 from config import ConfigError, load_env
 from modules.policies import web_identity_trust
-from orchestration import kubernetes
-from orchestration.accounts import Accounts
+from orchestration.aws import kubernetes
+from orchestration.aws.accounts import Accounts
 from stacks import naming
 
 from tests.emulator_support import account_session, emulator  # noqa: F401 - the fixture

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from config import ENVS_DIR, load_env, yamlio
 from config.model import EnvironmentFile
-from orchestration import graph
-from orchestration.review import Review, StackPlan, risks
-from orchestration.tfjson import PlanDocument
+from orchestration.review import graph
+from orchestration.review.report import Review, StackPlan, risks
+from orchestration.terraform.tfjson import PlanDocument
 from stacks import naming
 
 GOLDEN = Path(__file__).parent / "golden"

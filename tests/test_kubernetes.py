@@ -13,10 +13,10 @@ from config import ENVS_DIR, yamlio
 from config.loader import parse
 from main import app
 from modules.policies import web_identity_trust
-from orchestration.policy import _document_problems
-from orchestration.review import StackPlan, risks
-from orchestration.synth import Workspace, synth_env
-from orchestration.tfjson import PlanDocument
+from orchestration.review.policy import _document_problems
+from orchestration.review.report import StackPlan, risks
+from orchestration.terraform.synth import Workspace, synth_env
+from orchestration.terraform.tfjson import PlanDocument
 from stacks.app import stack_ids
 
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/D48675832CA65BD10A532F597OIDCID"

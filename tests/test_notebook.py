@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from modules.notebook import MAX_HOOK_CHARS, SPARKMAGIC_CONFIG, notebook_lifecycle_script
-from orchestration.notebook import NotebookScriptError, render_livy_url_in_sandbox
+from orchestration.aws.notebook import NotebookScriptError, render_livy_url_in_sandbox
 
 STUDIO = "111111111111"
 EMR = "222222222222"

@@ -9,13 +9,13 @@ import pytest
 
 from config import ENVS_DIR, StudioEmrError, yamlio
 from config.loader import parse
-from orchestration import emulator as emulator_control
-from orchestration.accounts import AccountAccessError, Accounts
+from orchestration.local import emulator as emulator_control
+from orchestration.aws.accounts import AccountAccessError, Accounts
 from orchestration.deploy import (CONCURRENCY_VARIABLE, MAX_TERRAFORM_RUNS, TERRAFORM_RUN_MB, RunReport, StacksFailed, _Run, deploy,
                                   terraform_concurrency, waves)
-from orchestration.handshake import PeeringError, wait_for
-from orchestration.lock import EnvironmentLock, EnvironmentLocked
-from orchestration.synth import Workspace
+from orchestration.aws.handshake import PeeringError, wait_for
+from orchestration.local.lock import EnvironmentLock, EnvironmentLocked
+from orchestration.terraform.synth import Workspace
 from stacks import naming
 
 
@@ -97,7 +97,7 @@ def test_a_second_deploy_of_the_same_environment_names_the_lock_holder(tmp_path)
 @pytest.mark.parametrize("holder", ["deploy", "destroy"])
 def test_a_plan_or_destroy_during_another_command_names_the_holder(tmp_path, holder):
     from orchestration.deploy import destroy
-    from orchestration.plan import plan_env
+    from orchestration.review.plan import plan_env
 
     workspace = Workspace(tmp_path / "out", tmp_path)
     with EnvironmentLock(tmp_path, "local", holder):
@@ -197,8 +197,8 @@ def test_an_instance_profile_is_not_in_state_because_its_role_of_the_same_name_i
     """EMR_EC2_DefaultRole names a role and an instance profile: a kill between the two creates
     leaves the profile outside state, and the role in state must not hide it (it did, and every
     later deploy failed with EntityAlreadyExists)."""
-    from orchestration.adoption import stack_orphans
-    from orchestration.tfjson import StateResource
+    from orchestration.aws.adoption import stack_orphans
+    from orchestration.terraform.tfjson import StateResource
 
     env = local_with(**{"environment.name": "profile"})
     session = Accounts(env, emulator).emr(env.environment.emr_accounts[0])
@@ -214,7 +214,7 @@ def test_an_instance_profile_is_not_in_state_because_its_role_of_the_same_name_i
 
 
 def test_resources_are_named_as_a_person_knows_them(synthesized):
-    from orchestration.progress import label
+    from orchestration.local.progress import label
 
     local = synthesized("local")
     studio = local.stack_json("studio-account")

@@ -8,7 +8,7 @@ import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
 
-from orchestration.accounts import all_pages
+from orchestration.aws.accounts import all_pages
 
 
 def client(service: str):

@@ -10,10 +10,10 @@ import shutil
 import pytest
 
 from config import ENVS_DIR, load_env
-from orchestration import emulator as emulator_control
-from orchestration import plan as plan_module
-from orchestration.review import Review
-from orchestration.synth import Workspace
+from orchestration.local import emulator as emulator_control
+from orchestration.review import plan as plan_module
+from orchestration.review.report import Review
+from orchestration.terraform.synth import Workspace
 
 pytestmark = pytest.mark.emulator
 
@@ -76,7 +76,7 @@ def test_an_emulator_already_running_is_left_running(tmp_path, planned):
 
 
 def test_promote_stops_the_emulator_its_plan_started(tmp_path, planned):
-    from orchestration.promote import promote
+    from orchestration.review.promote import promote
 
     envs = tmp_path / "envs"
     shutil.copytree(ENVS_DIR, envs)

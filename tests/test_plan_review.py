@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from config import ENVS_DIR
-from orchestration import emulator as emulator_control
-from orchestration.promote import PromotionRefused, promote
-from orchestration.review import EXIT_CHANGES, EXIT_NO_CHANGES, EXIT_RISKY, Finding, Review, StackPlan, risks
-from orchestration.synth import Workspace
-from orchestration.tfjson import PlanDocument
+from orchestration.local import emulator as emulator_control
+from orchestration.review.promote import PromotionRefused, promote
+from orchestration.review.report import EXIT_CHANGES, EXIT_NO_CHANGES, EXIT_RISKY, Finding, Review, StackPlan, risks
+from orchestration.terraform.synth import Workspace
+from orchestration.terraform.tfjson import PlanDocument
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -84,7 +84,7 @@ def test_a_new_role_with_a_narrow_trust_is_not_risky():
 
 
 def test_mock_inputs_are_shaped_as_the_upstream_resources_would_make_them(synthesized, tmp_path):
-    from orchestration import mock_inputs
+    from orchestration.review import mock_inputs
 
     result = synthesized("dev")
     state = mock_inputs.mock_state(result, "studio-account")
@@ -193,7 +193,7 @@ def test_promoting_backwards_or_outside_the_chain_is_refused(envs_copy):
 
 
 def test_a_risky_promotion_needs_allow_risky(envs_copy, monkeypatch):
-    import orchestration.promote as promote_module
+    import orchestration.review.promote as promote_module
 
     risky = review_of([StackPlan("studio-account", "100000000002", "eu-west-1", recorded("risky-studio-account"))])
     monkeypatch.setattr(promote_module, "plan_env", lambda *args, **kwargs: risky)
@@ -204,7 +204,7 @@ def test_a_risky_promotion_needs_allow_risky(envs_copy, monkeypatch):
 
 
 def test_the_review_shows_what_exists_outside_terraform_and_counts_orphans():
-    from orchestration.inventory import Item
+    from orchestration.aws.inventory import Item
 
     review = review_of([StackPlan("studio-account", "100000000001", "eu-west-1", recorded("dev-studio-account"))])
     review.outside = [

@@ -15,9 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestration import policy
+from orchestration.review import policy
 from orchestration.errors import SetupError
-from orchestration.tfjson import PlanDocument
+from orchestration.terraform.tfjson import PlanDocument
 
 
 REAL_RUN = subprocess.run

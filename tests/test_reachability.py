@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from orchestration.reachability import Endpoint, analyze
+from orchestration.aws.reachability import Endpoint, analyze
 
 STUDIO, EMR = "111111111111", "222222222222"
 PCX = "pcx-0a1b2c3d"

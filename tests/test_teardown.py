@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from config import load_env
-from orchestration import emulator as emulator_control
-from orchestration.accounts import Accounts
+from orchestration.local import emulator as emulator_control
+from orchestration.aws.accounts import Accounts
 from orchestration.deploy import deploy, destroy
-from orchestration.inventory import ORPHAN, RETAINED, inventory
-from orchestration.journey import _Journey
-from orchestration.synth import Workspace
-from orchestration.teardown import ClustersRunning, Teardown
-from orchestration.verify import verify
+from orchestration.aws.inventory import ORPHAN, RETAINED, inventory
+from orchestration.aws.journey import _Journey
+from orchestration.terraform.synth import Workspace
+from orchestration.aws.teardown import ClustersRunning, Teardown
+from orchestration.aws.verify import verify
 from tests.emulator_support import left_behind, start_deploy, write_local_variant
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]
@@ -212,8 +212,8 @@ def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted
     """Untagged resources AWS refuses to create twice (CreateRoute: RouteAlreadyExists;
     CreateConstraint: DuplicateResourceException) that exist but are missing from state, as after a
     kill between the create call and the state write, are found in their parent and imported."""
-    from orchestration.synth import synth_env
-    from orchestration.terraform import Terraform
+    from orchestration.terraform.synth import synth_env
+    from orchestration.terraform.runner import Terraform
 
     name = "children"
     write_env(envs_dir, name, "Delete")

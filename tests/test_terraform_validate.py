@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import SAMPLE_ENVS
-from orchestration.synth import terraform_validate
+from orchestration.terraform.synth import terraform_validate
 
 pytestmark = pytest.mark.terraform
 

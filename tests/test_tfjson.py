@@ -1,4 +1,4 @@
-"""Terraform's machine-readable output, read through the typed views of orchestration/tfjson.py,
+"""Terraform's machine-readable output, read through the typed views of orchestration/terraform/tfjson.py,
 from real terraform runs: a stack of the built-in ``terraform_data`` resources needs no provider,
 so these run in seconds and check the stream, plan and state formats of the Terraform on PATH."""
 
@@ -9,8 +9,8 @@ import json
 import pytest
 
 from orchestration.errors import TerraformError
-from orchestration.terraform import ChangeSummary, Terraform
-from orchestration.tfjson import PlanDocument, StreamEvent
+from orchestration.terraform.runner import ChangeSummary, Terraform
+from orchestration.terraform.tfjson import PlanDocument, StreamEvent
 
 pytestmark = pytest.mark.terraform
 

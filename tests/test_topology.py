@@ -12,7 +12,7 @@ import pytest
 
 from config import load_env
 from orchestration.errors import SynthError
-from orchestration.synth import Workspace, synth_env
+from orchestration.terraform.synth import Workspace, synth_env
 from stacks import topology
 from stacks.paths import PROJECT_ROOT
 from stacks.topology import StackKind, Topology, TopologyError, waves
@@ -69,7 +69,7 @@ def test_the_long_commands_synthesize_in_a_child_process_that_writes_the_same_st
     probe = ("import sys\n"
              "from pathlib import Path\n"
              "from config import load_env\n"
-             "from orchestration.synth import Workspace, synth_env\n"
+             "from orchestration.terraform.synth import Workspace, synth_env\n"
              "import main  # the CLI and everything it imports\n"
              f"result = synth_env(load_env('dev'), Workspace(Path({str(tmp_path / 'child')!r}), Path({str(tmp_path / 'state')!r})), isolated=True)\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cdktn', 'jsii', 'imports')))\n"

@@ -5,7 +5,7 @@ handshake waits, verify and destroy. Each account is reached with its own creden
 * Emulator: the emulator's endpoint; the emulator's organization administrator (a user of its
   management account, emulator/identities.py), then AssumeRole into the simulated account (the
   same role ARN the synthesized provider block assumes). The emulator enforces IAM, so every
-  account of the environment is first enrolled in its organization (orchestration.emulator.enroll).
+  account of the environment is first enrolled in its organization (orchestration.local.emulator.enroll).
 
 Plain boto3 with an ``endpoint_url`` is used rather than localstack-client: localstack-client
 has no servicecatalog in its port map and ignores a per-client endpoint_url (docs/decisions.md).
@@ -24,7 +24,7 @@ from botocore.config import Config
 from config import EnvironmentFile, ProfileCredentials, RoleCredentials, StudioEmrError, Target
 from emulator import identities
 
-from .emulator import Emulator, EmulatorError, admin_session, enroll
+from orchestration.local.emulator import Emulator, EmulatorError, admin_session, enroll
 
 # The base identity of terraform processes on the emulator; their provider blocks assume each
 # account's role from it, as boto3 sessions here do (entered_session).

@@ -28,7 +28,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .synth import SynthResult
+from orchestration.terraform.synth import SynthResult
 
 MOCK_DIR = "mock-inputs"
 REFERENCE = re.compile(r"^\$\{(?P<type>[a-z0-9_]+)\.(?P<name>[^.}]+)\.(?P<attribute>[a-z0-9_]+)\}$")

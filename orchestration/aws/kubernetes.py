@@ -25,9 +25,9 @@ from config import ConfigError, EnvironmentFile, StudioEmrError, Target, env_pat
 from config.model import KubernetesController
 from stacks import naming
 
-from . import emulator as emulator_control
-from .accounts import AccountSession, Accounts
-from .emulator import STATE_ROOT
+from orchestration.local import emulator as emulator_control
+from orchestration.aws.accounts import AccountSession, Accounts
+from orchestration.local.emulator import STATE_ROOT
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 MANAGED_BY = "studio-emr-infra"

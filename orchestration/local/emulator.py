@@ -21,7 +21,7 @@ from pathlib import Path
 from config import StudioEmrError
 from emulator import identities
 
-from .terraform import PROJECT_ROOT
+from orchestration.terraform.runner import PROJECT_ROOT
 
 STATE_ROOT = PROJECT_ROOT / ".state"
 START_TIMEOUT_SECONDS = 60

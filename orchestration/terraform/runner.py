@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import SetupError, TerraformError
-from .tfjson import Diagnostic, PlanDocument, StateResource, StreamEvent
+from stacks.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from orchestration.errors import SetupError, TerraformError
+from orchestration.terraform.tfjson import Diagnostic, PlanDocument, StateResource, StreamEvent
+
 CLI_CONFIG = PROJECT_ROOT / ".terraformrc.generated"
 # scripts/setup points the CLI config's plugin_cache_dir here.
 PLUGIN_CACHE = PROJECT_ROOT / ".cache" / "terraform-plugins"

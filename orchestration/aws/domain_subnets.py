@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from config import EnvironmentFile, NewNetwork
 
-from .accounts import Accounts, all_pages
-from .studio_apps import find_domain_id
+from orchestration.aws.accounts import Accounts, all_pages
+from orchestration.aws.studio_apps import find_domain_id
 
 
 def sync_domain_subnets(env: EnvironmentFile, accounts: Accounts, log) -> list[str] | None:

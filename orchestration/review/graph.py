@@ -9,7 +9,7 @@ One model, three sources, two drawings:
   target aws): the peering's id and state (active, pending-acceptance, ...), whether each side's
   route tables route the peer's CIDR through it, the ports the EMR group admits from the Studio
   group, whether the role Studio assumes exists and trusts the execution role;
-* with plans (the plan review, orchestration/review.py): edges a plan adds are marked new, and
+* with plans (the plan review, orchestration/review/report.py): edges a plan adds are marked new, and
   peerings and routes it destroys or replaces stand out as *to be removed*.
 
 Drawn as Mermaid (markdown, the plan review) or as Graphviz DOT, which ``@viz-js/viz``
@@ -30,10 +30,10 @@ from pathlib import Path
 from config import ENVS_DIR, EmrAccount, EnvironmentFile, ExistingNetwork, NewNetwork, StudioEmrError, Target, load_env
 from stacks import naming
 
-from . import emulator as emulator_control
-from .review import PEERING_TYPES, StackPlan
-from .tfjson import ResourceChange
-from .terraform import PROJECT_ROOT
+from orchestration.local import emulator as emulator_control
+from orchestration.review.report import PEERING_TYPES, StackPlan
+from orchestration.terraform.tfjson import ResourceChange
+from orchestration.terraform.runner import PROJECT_ROOT
 
 FORMATS = ("mermaid", "svg", "dot")
 SVG_TIMEOUT_SECONDS = 60
@@ -182,7 +182,7 @@ def read_live(env: EnvironmentFile, accounts) -> LiveFacts:
     """What the live APIs say about every edge of the topology (never Terraform state)."""
     import botocore.exceptions
 
-    from .handshake import DEAD, Peerings, emr_vpc_ids
+    from orchestration.aws.handshake import DEAD, Peerings, emr_vpc_ids
 
     settings = env.environment
     studio = settings.studio_account
@@ -224,7 +224,7 @@ def _studio_vpc_name(env: EnvironmentFile) -> str:
 
 
 def _vpc_id(ec2, name: str, network) -> str | None:
-    from .accounts import all_pages
+    from orchestration.aws.accounts import all_pages
 
     if isinstance(network, ExistingNetwork):
         return network.vpc_id
@@ -234,7 +234,7 @@ def _vpc_id(ec2, name: str, network) -> str | None:
 
 
 def _security_group_id(ec2, name: str, vpc_id: str | None) -> str | None:
-    from .accounts import all_pages
+    from orchestration.aws.accounts import all_pages
 
     if vpc_id is None:
         return None
@@ -244,7 +244,7 @@ def _security_group_id(ec2, name: str, vpc_id: str | None) -> str | None:
 
 
 def _route_fact(ec2, vpc_id: str | None, network, destination: str) -> RouteFact:
-    from .accounts import all_pages
+    from orchestration.aws.accounts import all_pages
 
     if vpc_id is None:
         return RouteFact((), {})
@@ -266,7 +266,7 @@ def _route_fact(ec2, vpc_id: str | None, network, destination: str) -> RouteFact
 
 
 def _admitted_ports(ec2, name: str, vpc_id: str | None, studio_sg: str | None) -> list[int] | None:
-    from .accounts import all_pages
+    from orchestration.aws.accounts import all_pages
 
     group = _security_group_id(ec2, name, vpc_id)
     if group is None:
@@ -722,6 +722,6 @@ def graph(env_name: str, fmt: str = "mermaid", use_live: bool = True, state_root
         running = emulator_control.current(state_root)
         if running is None:
             return draw(env, fmt, source=f"envs/{env_name}.yaml (planned; not deployed: the emulator is not running)")
-    from .accounts import Accounts
+    from orchestration.aws.accounts import Accounts
 
     return draw(env, fmt, live=read_live(env, Accounts(env, running)))

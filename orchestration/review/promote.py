@@ -12,9 +12,9 @@ from pathlib import Path
 from config import ENVS_DIR, StudioEmrError, env_path, load_env, yamlio
 from config.loader import parse
 
-from .plan import plan_env
-from .review import Review
-from .synth import Workspace
+from orchestration.review.plan import plan_env
+from orchestration.review.report import Review
+from orchestration.terraform.synth import Workspace
 
 
 class PromotionRefused(StudioEmrError):

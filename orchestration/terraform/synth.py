@@ -21,8 +21,8 @@ from config import EnvironmentFile, load_env
 from stacks.paths import PROJECT_ROOT, STATE_DIR
 from stacks.topology import Topology
 
-from .errors import SetupError, SynthError
-from .terraform import Terraform
+from orchestration.errors import SetupError, SynthError
+from orchestration.terraform.runner import Terraform
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _build(env: EnvironmentFile, outdir: Path, state_root: Path, reuse_oidc_prov
 def _build_in_child(env: EnvironmentFile, outdir: Path, state_root: Path, reuse_oidc_provider: bool) -> None:
     """As _build, in a child Python process (this module run as a program) that ends when it is
     done. Its errors come back as the same SetupError or SynthError, with the same message."""
-    done = subprocess.run([sys.executable, "-m", "orchestration.synth"], cwd=PROJECT_ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "orchestration.terraform.synth"], cwd=PROJECT_ROOT, capture_output=True,
                           input=pickle.dumps((env, outdir, state_root, reuse_oidc_provider)))
     if done.returncode == 0:
         return
@@ -98,13 +98,13 @@ def _build_in_child(env: EnvironmentFile, outdir: Path, state_root: Path, reuse_
     except (IndexError, ValueError):
         tail = "\n".join(done.stderr.decode(errors="replace").strip().splitlines()[-15:])
         raise SynthError(f"synthesis of environment {env.environment.name!r} failed: its process "
-                         f"({sys.executable} -m orchestration.synth) exited with {done.returncode}:\n{tail}") from None
+                         f"({sys.executable} -m orchestration.terraform.synth) exited with {done.returncode}:\n{tail}") from None
     raise (SetupError if kind == "setup" else SynthError)(message)
 
 
 def synth_env(env: EnvironmentFile, workspace: Workspace = Workspace(), reuse_oidc_provider: bool = False,
               isolated: bool = False) -> SynthResult:
-    """``reuse_oidc_provider``: what orchestration.kubernetes found in the live account (IAM-6).
+    """``reuse_oidc_provider``: what orchestration.aws.kubernetes found in the live account (IAM-6).
     ``isolated``: synthesize in a child process (see the module's docstring)."""
     outdir = workspace.outdir(env.environment.name)
     (_build_in_child if isolated else _build)(env, outdir, workspace.state_root, reuse_oidc_provider)

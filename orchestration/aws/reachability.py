@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from .accounts import all_pages
+from orchestration.aws.accounts import all_pages
 
 # The client side of a TCP connection uses an ephemeral port; AWS's guidance for network ACLs
 # is to allow 1024-65535 for replies.

@@ -35,9 +35,9 @@ from config import EmrAccount, EnvironmentFile, ExistingNetwork, StudioEmrError
 from config.model import HomeEfsRetention
 from stacks import naming
 
-from .accounts import AccountSession, Accounts, all_pages
-from .handshake import emr_vpc_ids
-from .studio_apps import domain_ids
+from orchestration.aws.accounts import AccountSession, Accounts, all_pages
+from orchestration.aws.handshake import emr_vpc_ids
+from orchestration.aws.studio_apps import domain_ids
 
 Log = Callable[[str], None]
 WAIT_TIMEOUT_SECONDS = 1800

@@ -13,12 +13,12 @@ from config import Target, load_env
 from config.model import HomeEfsRetention
 from stacks.topology import Topology
 
-from . import emulator as emulator_control
-from .accounts import Accounts, all_pages
-from .handshake import ACTIVE, Peerings
-from .studio_apps import find_domain_id
-from .teardown import GONE_APP_STATES, LaunchedCluster, launched_clusters
-from .synth import Workspace
+from orchestration.local import emulator as emulator_control
+from orchestration.aws.accounts import Accounts, all_pages
+from orchestration.aws.handshake import ACTIVE, Peerings
+from orchestration.aws.studio_apps import find_domain_id
+from orchestration.aws.teardown import GONE_APP_STATES, LaunchedCluster, launched_clusters
+from orchestration.terraform.synth import Workspace
 
 
 @dataclass

@@ -29,15 +29,15 @@ import botocore.exceptions
 from config import ENVS_DIR, EnvironmentFile, StudioEmrError, Target, load_env
 from stacks import naming
 
-from . import emulator as emulator_control
-from . import kubernetes
-from .accounts import AccountSession, Accounts, all_pages
-from .synth import SynthResult, Workspace, synth_env
-from .teardown import (GONE_APP_STATES, SAGEMAKER_TAG, error_code, home_owners, home_file_systems, launched_clusters, nfs_groups,
+from orchestration.local import emulator as emulator_control
+from orchestration.aws import kubernetes
+from orchestration.aws.accounts import AccountSession, Accounts, all_pages
+from orchestration.terraform.synth import SynthResult, Workspace, synth_env
+from orchestration.aws.teardown import (GONE_APP_STATES, SAGEMAKER_TAG, error_code, home_owners, home_file_systems, launched_clusters, nfs_groups,
                        studio_vpc_ids)
-from .studio_apps import domain_ids
-from .terraform import Terraform
-from .tfjson import StateResource
+from orchestration.aws.studio_apps import domain_ids
+from orchestration.terraform.runner import Terraform
+from orchestration.terraform.tfjson import StateResource
 
 STATE, ON_BEHALF, RETAINED, ORPHAN = "state", "on behalf", "retained", "orphan"
 MANAGED_BY = "studio-emr-infra"
@@ -147,7 +147,7 @@ def identifiers_of(state: list[StateResource]) -> set[tuple[str, str]]:
 class Tagged:
     """A live resource tagged for the environment. ``attributes`` are what it is known by, under
     the names its Terraform type's arguments use (``name``, ``cidr_block``, ``tags.Name``, ...),
-    so that it can be matched to the resource of a stack's configuration (orchestration/adoption.py)."""
+    so that it can be matched to the resource of a stack's configuration (orchestration/aws/adoption.py)."""
     kind: str
     id: str
     tags: dict[str, str]

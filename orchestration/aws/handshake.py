@@ -12,7 +12,7 @@ import time
 from config import EmrAccount, EnvironmentFile, ExistingNetwork, StudioEmrError
 from stacks import naming
 
-from .accounts import Accounts, all_pages
+from orchestration.aws.accounts import Accounts, all_pages
 
 PENDING = "pending-acceptance"
 ACTIVE = "active"

@@ -12,17 +12,18 @@ from config import ConfigError, EnvironmentFile, StudioEmrError, Target, load_en
 from config.model import LocalState, S3State
 from stacks import naming
 
-from . import emulator as emulator_control
-from . import inventory, mock_inputs
-from .accounts import Accounts
-from .deploy import terraform_concurrency, waves
-from .graph import review_topology
-from .kubernetes import foreign_oidc_provider
-from .lock import EnvironmentLock
-from .policy import checkov, cfn_lint, iam_lint
-from .review import Review, StackPlan, risks
-from .synth import Workspace, synth_env
-from .terraform import Terraform
+from orchestration.local import emulator as emulator_control
+from orchestration.aws import inventory
+from orchestration.review import mock_inputs
+from orchestration.aws.accounts import Accounts
+from orchestration.deploy import terraform_concurrency, waves
+from orchestration.review.graph import review_topology
+from orchestration.aws.kubernetes import foreign_oidc_provider
+from orchestration.local.lock import EnvironmentLock
+from orchestration.review.policy import checkov, cfn_lint, iam_lint
+from orchestration.review.report import Review, StackPlan, risks
+from orchestration.terraform.synth import Workspace, synth_env
+from orchestration.terraform.runner import Terraform
 
 EMULATOR_PLANS = "emulator-plans"
 

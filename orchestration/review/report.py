@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from modules.policies import web_identity_problems
 
-from .tfjson import PlanDocument, ResourceChange
+from orchestration.terraform.tfjson import PlanDocument, ResourceChange
 
 EXIT_NO_CHANGES = 0
 EXIT_FAILED = 1
@@ -211,11 +211,11 @@ class Review:
     plans: list[StackPlan]
     risks: list[Risk]
     findings: list[Finding]
-    # What exists outside Terraform (orchestration/inventory.py): made on the environment's behalf,
+    # What exists outside Terraform (orchestration/aws/inventory.py): made on the environment's behalf,
     # retained, orphans; None when not read (no section), with a line saying why when it failed.
     outside: list | None = None
     outside_note: str = ""
-    # The topology as a Mermaid flowchart, changed edges marked (orchestration/graph.py:
+    # The topology as a Mermaid flowchart, changed edges marked (orchestration/review/graph.py:
     # review_topology); None: no section.
     topology: str | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from config import EnvironmentFile
 
-from .accounts import Accounts, all_pages
+from orchestration.aws.accounts import Accounts, all_pages
 
 
 def domain_ids(env: EnvironmentFile, accounts: Accounts) -> list[str]:

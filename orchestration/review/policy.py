@@ -25,10 +25,10 @@ from modules.policies import web_identity_problems
 from modules.service_catalog import EmrTemplateSettings, render_emr_template
 from stacks.paths import EMR_TEMPLATE, PROJECT_ROOT
 
-from .errors import SetupError
-from .review import Finding
-from .synth import SynthResult
-from .tfjson import PlanDocument
+from orchestration.errors import SetupError
+from orchestration.review.report import Finding
+from orchestration.terraform.synth import SynthResult
+from orchestration.terraform.tfjson import PlanDocument
 
 
 # --- IAM ---------------------------------------------------------------------------------

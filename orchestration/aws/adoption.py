@@ -5,7 +5,7 @@ no state knows. The next apply would create it again: a second VPC or peering re
 or a failure for what has a unique name ("EntityAlreadyExists: Instance Profile
 EMR_EC2_DefaultRole already exists"), on every later deploy. So before a stack is applied, the
 resources tagged for the environment and for that stack (the providers' default tags) that its
-state does not hold are found (orchestration/inventory.py lists them), and so are those bearing a
+state does not hold are found (orchestration/aws/inventory.py lists them), and so are those bearing a
 unique name the stack gives them (a bucket is tagged in a second call, after it exists), matched to the resource of
 the stack's configuration they are (by the unique name the stack gives them, or by CIDR, service
 or Name tag), and imported into its state. One that matches nothing, or more than one thing,
@@ -22,12 +22,12 @@ import botocore.exceptions
 from config import EnvironmentFile, StudioEmrError
 from stacks import naming
 
-from .accounts import AccountSession, Accounts, all_pages
-from .inventory import TAGGED_LISTERS, Tagged, identifiers_of, named_unrecorded
-from .teardown import error_code
-from .synth import SynthResult
-from .terraform import Terraform
-from .tfjson import StateResource
+from orchestration.aws.accounts import AccountSession, Accounts, all_pages
+from orchestration.aws.inventory import TAGGED_LISTERS, Tagged, identifiers_of, named_unrecorded
+from orchestration.aws.teardown import error_code
+from orchestration.terraform.synth import SynthResult
+from orchestration.terraform.runner import Terraform
+from orchestration.terraform.tfjson import StateResource
 
 Log = Callable[[str], None]
 
