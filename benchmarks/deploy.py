@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.environ["PATH"]
 
 from config import load_env  # noqa: E402
-from orchestration.local import emulator as emulator_control  # noqa: E402
 from orchestration.aws.accounts import Accounts  # noqa: E402
-from orchestration.deploy import deploy, destroy, waves  # noqa: E402
-from orchestration.terraform.synth import Workspace, synth_env  # noqa: E402
 from orchestration.aws.kubernetes import ensure_emulator_cluster  # noqa: E402
+from orchestration.deploy import deploy, destroy, waves  # noqa: E402
+from orchestration.local import emulator as emulator_control  # noqa: E402
 from orchestration.terraform.runner import Terraform  # noqa: E402
+from orchestration.terraform.synth import Workspace, synth_env  # noqa: E402
 
 ENV = "local"
 

@@ -76,14 +76,14 @@ os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.envir
 
 from benchmarks.fault_proxy import KINDS, FaultProxy  # noqa: E402
 from config import ENVS_DIR, load_env, yamlio  # noqa: E402
-from orchestration.local import emulator as emulator_control  # noqa: E402
 from orchestration.aws.accounts import Accounts  # noqa: E402
-from orchestration.deploy import deploy, destroy, terraform_concurrency  # noqa: E402
 from orchestration.aws.inventory import inventory  # noqa: E402
-from orchestration.local.lock import EnvironmentLocked  # noqa: E402
-from orchestration.terraform.synth import SynthResult, Workspace, synth_env  # noqa: E402
-from orchestration.terraform.runner import Terraform  # noqa: E402
 from orchestration.aws.verify import verify  # noqa: E402
+from orchestration.deploy import deploy, destroy, terraform_concurrency  # noqa: E402
+from orchestration.local import emulator as emulator_control  # noqa: E402
+from orchestration.local.lock import EnvironmentLocked  # noqa: E402
+from orchestration.terraform.runner import Terraform  # noqa: E402
+from orchestration.terraform.synth import SynthResult, Workspace, synth_env  # noqa: E402
 from tests.emulator_support import GONE_PEERING, left_behind  # noqa: E402
 
 ENV_NAME = "faults"

@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.environ["PATH"]
 
-from orchestration.local import emulator as emulator_control  # noqa: E402
-from orchestration.deploy import deploy  # noqa: E402
-from orchestration.aws.kubernetes import create_emulator_cluster  # noqa: E402
 from orchestration.aws.journey import journey  # noqa: E402
-from orchestration.terraform.synth import Workspace  # noqa: E402
+from orchestration.aws.kubernetes import create_emulator_cluster  # noqa: E402
 from orchestration.aws.verify import verify  # noqa: E402
+from orchestration.deploy import deploy  # noqa: E402
+from orchestration.local import emulator as emulator_control  # noqa: E402
+from orchestration.terraform.synth import Workspace  # noqa: E402
 
 ENV = "local"
 

@@ -23,16 +23,17 @@ from config.model import S3State
 from stacks import naming
 from stacks.topology import StackKind, Topology, waves
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws import adoption, handshake, kubernetes
 from orchestration.aws.accounts import Accounts
 from orchestration.aws.domain_subnets import sync_domain_subnets
+from orchestration.aws.teardown import Teardown, TeardownError, TeardownReport
+from orchestration.errors import TerraformError
+from orchestration.local import emulator as emulator_control
 from orchestration.local.lock import EnvironmentLock
 from orchestration.local.progress import ProgressHook, label
 from orchestration.review.report import Risk, StackPlan, risks
-from orchestration.terraform.synth import SynthResult, Workspace, synth_env
-from orchestration.aws.teardown import Teardown, TeardownError, TeardownReport
 from orchestration.terraform.runner import ChangeSummary, Progress, Terraform
+from orchestration.terraform.synth import SynthResult, Workspace, synth_env
 
 Log = Callable[[str], None]
 PEERING_TIMEOUT_SECONDS = 600
@@ -176,15 +177,20 @@ class _Run:
         recorded.unlink(missing_ok=True)
         if self.on_progress is not None:
             self.on_progress(stack, 0, 0, [])  # the stack's bar starts, and its clock, before its first resource
-        if destroy:
-            _, summary = terraform.apply(destroy=True, on_progress=self._progress_printer())
-        else:
-            # Planned first, so that the risky changes the plan review flags are said before they
-            # are applied (the emulator target applies without asking); then that plan is applied.
-            planned = terraform.plan(DEPLOY_PLAN)
-            if not planned.is_empty:
-                self.flag_risks(stack, terraform)
-            _, summary = terraform.apply(on_progress=self._progress_printer(), plan_file=DEPLOY_PLAN, planned=planned)
+        try:
+            summary = self.apply_once(stack, terraform, destroy)
+        except TerraformError as failed:
+            # A create that AWS carried out but whose answer was lost (a connection reset, a
+            # timeout) is retried by the provider, and AWS refuses the retry as a duplicate
+            # (RouteAlreadyExists, Resource.AlreadyAssociated, EntityAlreadyExists): the apply
+            # fails with the resource outside state. What it left is adopted and the stack run once
+            # more; a failure that left nothing to adopt is the stack's failure, as before.
+            if not adoption.adopt(self.env, self.accounts, self.result, stack, terraform, self.log):
+                raise
+            first = failed.diagnostics[0] if failed.diagnostics else str(failed)
+            self.log(f"[{stack}] {verb} again: the first run failed ({first}) after creating what was adopted above")
+            self.changed_stacks.add(stack)
+            summary = self.apply_once(stack, terraform, destroy)
         if not summary.is_empty:
             self.changed_stacks.add(stack)
         if not destroy:
@@ -193,6 +199,18 @@ class _Run:
         what = "no changes" if summary.is_empty else f"{summary.add} added, {summary.change} changed, {summary.remove} destroyed"
         self.log(f"[{stack}] done in {outcome.seconds:.0f} s: {what}")
         return outcome
+
+    def apply_once(self, stack: str, terraform: Terraform, destroy: bool) -> ChangeSummary:
+        if destroy:
+            _, summary = terraform.apply(destroy=True, on_progress=self._progress_printer())
+            return summary
+        # Planned first, so that the risky changes the plan review flags are said before they are
+        # applied (the emulator target applies without asking); then that plan is applied.
+        planned = terraform.plan(DEPLOY_PLAN)
+        if not planned.is_empty:
+            self.flag_risks(stack, terraform)
+        _, summary = terraform.apply(on_progress=self._progress_printer(), plan_file=DEPLOY_PLAN, planned=planned)
+        return summary
 
     def flag_risks(self, stack: str, terraform: Terraform) -> None:
         state = self.env.environment.state

@@ -20,8 +20,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import Accounts
+from orchestration.local import emulator as emulator_control
 from orchestration.local.emulator import Emulator
 
 

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 import main
 from orchestration import deploy as deploy_module
+from orchestration.deploy import RunReport
 from orchestration.review import plan as plan_module
 from orchestration.review import preview as preview_module
-from orchestration.deploy import RunReport
 from orchestration.review.preview import Loss
 from orchestration.review.report import Review, Risk, StackPlan
 from orchestration.terraform.tfjson import PlanDocument

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.aws.kubernetes import create_emulator_cluster
+from orchestration.aws.verify import verify
 from orchestration.local import emulator as emulator_control
 from orchestration.local.cdk_cli import shell_exports
-from orchestration.aws.kubernetes import create_emulator_cluster
 from orchestration.terraform.synth import Workspace
-from orchestration.aws.verify import verify
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from config import StudioEmrError
-from orchestration.local import emulator as emulator_control
-from orchestration.deploy import deploy
-from orchestration.terraform.synth import Workspace
 from orchestration.aws.verify import verify
+from orchestration.deploy import deploy
+from orchestration.local import emulator as emulator_control
+from orchestration.terraform.synth import Workspace
 from tests.emulator_support import start_deploy, write_local_variant
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]

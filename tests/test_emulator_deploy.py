@@ -13,16 +13,16 @@ import pytest
 
 from config import load_env, yamlio
 from config.loader import parse
-from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import Accounts
-from orchestration.deploy import deploy, destroy
 from orchestration.aws.handshake import live_connections
 from orchestration.aws.kubernetes import create_emulator_cluster
+from orchestration.aws.verify import verify
+from orchestration.deploy import deploy, destroy
+from orchestration.local import emulator as emulator_control
 from orchestration.review.plan import plan
 from orchestration.review.report import EXIT_NO_CHANGES
-from orchestration.terraform.synth import Workspace, synth, synth_env
 from orchestration.terraform.runner import Terraform
-from orchestration.aws.verify import verify
+from orchestration.terraform.synth import Workspace, synth, synth_env
 from tests.emulator_support import start_deploy
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator]

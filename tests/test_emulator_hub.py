@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 
 from config import load_env
-from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import Accounts
-from orchestration.deploy import deploy, destroy
 from orchestration.aws.handshake import live_connections
-from orchestration.terraform.synth import Workspace
 from orchestration.aws.verify import verify
+from orchestration.deploy import deploy, destroy
+from orchestration.local import emulator as emulator_control
+from orchestration.terraform.synth import Workspace
 from tests.emulator_support import write_local_variant
 from tests.test_emulator_deploy import inventory
 

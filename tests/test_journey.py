@@ -10,13 +10,13 @@ import json
 import pytest
 
 from config import load_env
-from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import Accounts
-from orchestration.deploy import deploy
 from orchestration.aws.journey import journey
 from orchestration.aws.kubernetes import create_emulator_cluster
-from orchestration.terraform.synth import Workspace
 from orchestration.aws.verify import verify
+from orchestration.deploy import deploy
+from orchestration.local import emulator as emulator_control
+from orchestration.terraform.synth import Workspace
 from stacks import naming
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestration.review import policy
 from orchestration.errors import SetupError
+from orchestration.review import policy
 from orchestration.terraform.tfjson import PlanDocument
 
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from config import load_env
-from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import Accounts
-from orchestration.deploy import deploy, destroy
 from orchestration.aws.inventory import ORPHAN, RETAINED, inventory
 from orchestration.aws.journey import _Journey
-from orchestration.terraform.synth import Workspace
 from orchestration.aws.teardown import ClustersRunning, Teardown
 from orchestration.aws.verify import verify
+from orchestration.deploy import deploy, destroy
+from orchestration.local import emulator as emulator_control
+from orchestration.terraform.synth import Workspace
 from tests.emulator_support import left_behind, start_deploy, write_local_variant
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.timeout(900)]
@@ -208,7 +208,7 @@ def test_what_an_apply_killed_with_sigkill_created_is_found_then_adopted_not_dup
     destroy(name, workspace=workspace, log=lambda line: None, envs_dir=envs_dir)
 
 
-def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted_not_created_again(workspace, envs_dir):
+def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted_not_created_again(workspace, envs_dir, monkeypatch):
     """Untagged resources AWS refuses to create twice (CreateRoute: RouteAlreadyExists;
     CreateConstraint: DuplicateResourceException) that exist but are missing from state, as after a
     kill between the create call and the state write, are found in their parent and imported."""
@@ -235,6 +235,31 @@ def test_routes_associations_and_constraints_an_apply_never_recorded_are_adopted
             assert any(line.startswith(f"[{stack}] adopting ") and f" as {address}:" in line for line in lines), "\n".join(lines)
     for outcome in report.outcomes:
         assert outcome.summary.add == 0, (outcome.stack, outcome.summary, "\n".join(lines))
+    assert verify(name, workspace=workspace, envs_dir=envs_dir).ok
+    # A create AWS carried out but whose answer was lost (a reset connection) is retried by the
+    # provider and refused as a duplicate, after the check before the apply found nothing to
+    # adopt: the apply fails, what it left is adopted, and the stack is applied once more.
+    from orchestration.aws import adoption
+
+    link = Terraform("studio-account-link", result.stack_dir("studio-account-link"), session.terraform_env())
+    route = next(r.address for r in link.state_resources() if r.type == "aws_route")
+    assert link._run(["state", "rm", route]).returncode == 0
+    real_adopt, checks = adoption.adopt, []
+
+    def route_appears_after_the_check(env, accounts_, result_, stack, terraform, log):
+        checks.append(stack)
+        if stack == "studio-account-link" and checks.count(stack) == 1:
+            return 0
+        return real_adopt(env, accounts_, result_, stack, terraform, log)
+
+    monkeypatch.setattr(adoption, "adopt", route_appears_after_the_check)
+    lines = []
+    deploy(name, refresh=True, workspace=workspace, log=lines.append, envs_dir=envs_dir)
+    again = [line for line in lines if line.startswith("[studio-account-link] applying again: the first run failed (")]
+    assert len(again) == 1 and "RouteAlreadyExists" in again[0], "\n".join(lines)
+    assert any(line.startswith("[studio-account-link] adopting ") and f" as {route}:" in line for line in lines), "\n".join(lines)
+    assert checks.count("studio-account-link") == 2
+    monkeypatch.setattr(adoption, "adopt", real_adopt)
     assert verify(name, workspace=workspace, envs_dir=envs_dir).ok
     # Issue 9 §1: the emulator target applies without asking, but says the risky changes first.
     # Drift: someone narrowed the execution role's trust; the deploy widens it back.

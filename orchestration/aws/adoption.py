@@ -25,8 +25,8 @@ from stacks import naming
 from orchestration.aws.accounts import AccountSession, Accounts, all_pages
 from orchestration.aws.inventory import TAGGED_LISTERS, Tagged, identifiers_of, named_unrecorded
 from orchestration.aws.teardown import error_code
-from orchestration.terraform.synth import SynthResult
 from orchestration.terraform.runner import Terraform
+from orchestration.terraform.synth import SynthResult
 from orchestration.terraform.tfjson import StateResource
 
 Log = Callable[[str], None]

@@ -29,14 +29,14 @@ import botocore.exceptions
 from config import ENVS_DIR, EnvironmentFile, StudioEmrError, Target, load_env
 from stacks import naming
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws import kubernetes
 from orchestration.aws.accounts import AccountSession, Accounts, all_pages
-from orchestration.terraform.synth import SynthResult, Workspace, synth_env
-from orchestration.aws.teardown import (GONE_APP_STATES, SAGEMAKER_TAG, error_code, home_owners, home_file_systems, launched_clusters, nfs_groups,
-                       studio_vpc_ids)
 from orchestration.aws.studio_apps import domain_ids
+from orchestration.aws.teardown import (GONE_APP_STATES, SAGEMAKER_TAG, error_code, home_owners, home_file_systems, launched_clusters, nfs_groups,
+                                        studio_vpc_ids)
+from orchestration.local import emulator as emulator_control
 from orchestration.terraform.runner import Terraform
+from orchestration.terraform.synth import SynthResult, Workspace, synth_env
 from orchestration.terraform.tfjson import StateResource
 
 STATE, ON_BEHALF, RETAINED, ORPHAN = "state", "on behalf", "retained", "orphan"

@@ -31,13 +31,13 @@ from config import EmrAccount, EnvironmentFile, StudioEmrError, StudioGeneration
 from modules.discovery import DISCOVERY_DIRECTORY, DISCOVERY_FILE_NAME
 from stacks import naming
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws import reachability
 from orchestration.aws.accounts import CLIENT_CONFIG, Accounts, all_pages
 from orchestration.aws.notebook import NotebookScriptError, render_livy_url_in_sandbox
 from orchestration.aws.studio_apps import find_domain_id
-from orchestration.terraform.synth import Workspace
+from orchestration.local import emulator as emulator_control
 from orchestration.terraform.runner import PROJECT_ROOT
+from orchestration.terraform.synth import Workspace
 
 STUDIO_CLIENT_PYTHON = PROJECT_ROOT / ".tools" / "studio-client" / "bin" / "python"
 CONNECT_PROBE = Path(__file__).resolve().parent / "studio_side" / "connect_probe.py"

@@ -25,8 +25,8 @@ from config import ConfigError, EnvironmentFile, StudioEmrError, Target, env_pat
 from config.model import KubernetesController
 from stacks import naming
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import AccountSession, Accounts
+from orchestration.local import emulator as emulator_control
 from orchestration.local.emulator import STATE_ROOT
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"

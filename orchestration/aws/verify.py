@@ -23,11 +23,11 @@ from modules.policies import CONNECT_PATH_ACTIONS, WEB_IDENTITY_ACTION
 from modules.service_catalog import STUDIO_VISIBILITY_TAG
 from stacks import naming
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws import kubernetes
 from orchestration.aws.accounts import AccountSession, Accounts, all_pages
 from orchestration.aws.handshake import live_connections
 from orchestration.aws.studio_apps import find_domain_id
+from orchestration.local import emulator as emulator_control
 from orchestration.terraform.synth import Workspace
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from config import ENVS_DIR, Target, load_env
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import Accounts
-from orchestration.terraform.synth import Workspace
+from orchestration.local import emulator as emulator_control
 from orchestration.terraform.runner import CLI_CONFIG, PROJECT_ROOT
+from orchestration.terraform.synth import Workspace
 
 
 def shell_exports(env_name: str, workspace: Workspace = Workspace(), envs_dir: Path = ENVS_DIR, log=print) -> list[str]:

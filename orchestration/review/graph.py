@@ -32,8 +32,8 @@ from stacks import naming
 
 from orchestration.local import emulator as emulator_control
 from orchestration.review.report import PEERING_TYPES, StackPlan
-from orchestration.terraform.tfjson import ResourceChange
 from orchestration.terraform.runner import PROJECT_ROOT
+from orchestration.terraform.tfjson import ResourceChange
 
 FORMATS = ("mermaid", "svg", "dot")
 SVG_TIMEOUT_SECONDS = 60

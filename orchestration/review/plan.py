@@ -12,18 +12,18 @@ from config import ConfigError, EnvironmentFile, StudioEmrError, Target, load_en
 from config.model import LocalState, S3State
 from stacks import naming
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws import inventory
-from orchestration.review import mock_inputs
 from orchestration.aws.accounts import Accounts
-from orchestration.deploy import terraform_concurrency, waves
-from orchestration.review.graph import review_topology
 from orchestration.aws.kubernetes import foreign_oidc_provider
+from orchestration.deploy import terraform_concurrency, waves
+from orchestration.local import emulator as emulator_control
 from orchestration.local.lock import EnvironmentLock
+from orchestration.review import mock_inputs
+from orchestration.review.graph import review_topology
 from orchestration.review.policy import checkov, cfn_lint, iam_lint
 from orchestration.review.report import Review, StackPlan, risks
-from orchestration.terraform.synth import Workspace, synth_env
 from orchestration.terraform.runner import Terraform
+from orchestration.terraform.synth import Workspace, synth_env
 
 EMULATOR_PLANS = "emulator-plans"
 

@@ -13,11 +13,11 @@ from config import Target, load_env
 from config.model import HomeEfsRetention
 from stacks.topology import Topology
 
-from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import Accounts, all_pages
 from orchestration.aws.handshake import ACTIVE, Peerings
 from orchestration.aws.studio_apps import find_domain_id
 from orchestration.aws.teardown import GONE_APP_STATES, LaunchedCluster, launched_clusters
+from orchestration.local import emulator as emulator_control
 from orchestration.terraform.synth import Workspace
 
 
