@@ -20,12 +20,7 @@ from imports.aws.iam_openid_connect_provider import IamOpenidConnectProvider
 
 from . import policies
 from .iam import Role, RoleProps
-
-# The audience EKS puts in a service account's projected token for IRSA.
-STS_AUDIENCE = "sts.amazonaws.com"
-# Inline policies verify reads back by name.
-CONTROLLER_POLICY = "sagemaker-controller"
-JOB_POLICY = "sagemaker-jobs"
+from .policies import CONTROLLER_POLICY, JOB_POLICY, STS_AUDIENCE
 
 
 @dataclass(frozen=True)

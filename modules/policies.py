@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import json
 
+# IRSA (modules/kubernetes.py): the audience EKS puts in a service account's projected token, and
+# the names of the inline policies verify reads back.
+STS_AUDIENCE = "sts.amazonaws.com"
+CONTROLLER_POLICY = "sagemaker-controller"
+JOB_POLICY = "sagemaker-jobs"
+
 PolicyDocument = dict
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from config import yamlio
 from imports.aws.s3_bucket import S3Bucket
 from imports.aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from imports.aws.s3_bucket_server_side_encryption_configuration import (
@@ -23,6 +22,7 @@ from imports.aws.servicecatalog_principal_portfolio_association import Serviceca
 from imports.aws.servicecatalog_product import ServicecatalogProduct
 from imports.aws.servicecatalog_product_portfolio_association import ServicecatalogProductPortfolioAssociation
 
+from .emr_product import STUDIO_VISIBILITY_TAG, EmrTemplateSettings, render_emr_template
 from .suppressions import suppress
 
 # The bucket holds the product template and the bootstrap script: a few small objects that
@@ -34,48 +34,6 @@ BUCKET_SUPPRESSIONS = {
     "CKV_AWS_144": "the deploy can recreate every object; replication adds a second region for no gain",
     "CKV_AWS_145": "SSE-S3 (AES256) is enough for a template and a bootstrap script",
 }
-
-# SC-2: without this tag Studio does not list the product.
-STUDIO_VISIBILITY_TAG = {"sagemaker:studio-visibility:emr": "true"}
-
-
-@dataclass(frozen=True)
-class EmrTemplateSettings:
-    subnet_ids: list[str]
-    primary_security_group_id: str
-    managed_primary_security_group_id: str
-    managed_core_security_group_id: str
-    service_access_security_group_id: str
-    instance_types: tuple[str, ...]
-    core_node_counts: tuple[int, ...]
-    release_label: str
-    bootstrap_script_uri: str
-
-
-def render_emr_template(base_template: str, settings: EmrTemplateSettings) -> str:
-    """The product template for one environment: the base file with its guardrails
-    (AllowedValues) and defaults set from the environment's settings."""
-    template = yamlio.load(base_template)
-    params = template["Parameters"]
-    params["SubnetId"]["Default"] = settings.subnet_ids[0]
-    params["SubnetId"]["AllowedValues"] = list(settings.subnet_ids)
-    for param, group_id in (
-        ("PrimarySecurityGroupId", settings.primary_security_group_id),
-        ("ManagedPrimarySecurityGroupId", settings.managed_primary_security_group_id),
-        ("ManagedCoreSecurityGroupId", settings.managed_core_security_group_id),
-        ("ServiceAccessSecurityGroupId", settings.service_access_security_group_id),
-    ):
-        params[param]["Default"] = group_id
-        params[param]["AllowedValues"] = [group_id]
-    params["InstanceType"]["Default"] = settings.instance_types[0]
-    params["InstanceType"]["AllowedValues"] = list(settings.instance_types)
-    params["CoreInstanceCount"]["Default"] = settings.core_node_counts[0]
-    params["CoreInstanceCount"]["AllowedValues"] = list(settings.core_node_counts)
-    params["ReleaseLabel"]["Default"] = settings.release_label
-    params["ReleaseLabel"]["AllowedValues"] = [settings.release_label]
-    params["BootstrapScriptUri"]["Default"] = settings.bootstrap_script_uri
-    return json.dumps(template, indent=2)
-
 
 @dataclass(frozen=True)
 class EmrServiceCatalogProps:

@@ -180,16 +180,23 @@ class _Run:
         try:
             summary = self.apply_once(stack, terraform, destroy)
         except TerraformError as failed:
+            if destroy:
+                raise
             # A create that AWS carried out but whose answer was lost (a connection reset, a
             # timeout) is retried by the provider, and AWS refuses the retry as a duplicate
             # (RouteAlreadyExists, Resource.AlreadyAssociated, EntityAlreadyExists): the apply
-            # fails with the resource outside state. What it left is adopted and the stack run once
-            # more; a failure that left nothing to adopt is the stack's failure, as before.
-            if not adoption.adopt(self.env, self.accounts, self.result, stack, terraform, self.log):
+            # fails with the resource outside state. What it left is adopted and the stack applied
+            # once more; a failure that left nothing to adopt is the stack's failure, as before.
+            try:
+                adopted = adoption.adopt(self.env, self.accounts, self.result, stack, terraform, self.log)
+            except StudioEmrError as also:
+                raise StudioEmrError(f"{failed}\nand looking for what it created and never recorded failed too: {also}") from failed
+            if not adopted:
                 raise
             first = failed.diagnostics[0] if failed.diagnostics else str(failed)
-            self.log(f"[{stack}] {verb} again: the first run failed ({first}) after creating what was adopted above")
+            self.log(f"[{stack}] applying again: the first run failed ({first}) after creating what was adopted above")
             self.changed_stacks.add(stack)
+            self.report.risks = [r for r in self.report.risks if r.stack != stack]  # flagged again by the new plan
             summary = self.apply_once(stack, terraform, destroy)
         if not summary.is_empty:
             self.changed_stacks.add(stack)

@@ -49,7 +49,7 @@ def build_network(ec2, cidr: str, *, s3_endpoint: bool = True, nat: bool = True)
 
 
 def render_template(networks: list[dict]) -> str:
-    """The product template as the deploy renders it (modules/service_catalog.render_emr_template):
+    """The product template as the deploy renders it (modules/emr_product.render_emr_template):
     the first network's subnet and groups by default, the others allowed too."""
     template = yamlio.load(BASE_TEMPLATE)
     params = template["Parameters"]
@@ -439,7 +439,7 @@ def test_product_whose_template_cannot_be_read_is_refused(world):
 def test_a_second_launch_constraint_on_a_product_and_portfolio_is_refused(world):
     """One LAUNCH constraint per product and portfolio: another is refused with
     DuplicateResourceException; a request repeated with its IdempotencyToken answers the first
-    constraint; the product in another portfolio takes a LAUNCH constraint of its own."""
+    constraint, and the token with other parameters is refused; the product in another portfolio takes a LAUNCH constraint of its own."""
     catalog = world["admin"].client("servicecatalog", endpoint_url=world["user"].meta.endpoint_url)
     product, launch = world["product"], json.dumps({"RoleArn": world["launch_role"]})
 
@@ -464,6 +464,10 @@ def test_a_second_launch_constraint_on_a_product_and_portfolio_is_refused(world)
     retried = catalog.create_constraint(PortfolioId=other, ProductId=product, Type="LAUNCH", Parameters=launch,
                                         IdempotencyToken="launch-other")
     assert retried["ConstraintDetail"]["ConstraintId"] == constraint_id
+    with pytest.raises(botocore.exceptions.ClientError) as mismatched:  # the token names another request
+        catalog.create_constraint(PortfolioId=other, ProductId=product, Type="LAUNCH", IdempotencyToken="launch-other",
+                                  Parameters=json.dumps({"LocalRoleName": "SomeOtherRole"}))
+    assert mismatched.value.response["Error"]["Code"] == "InvalidParametersException"
     assert launch_constraints(other) == [constraint_id]
     catalog.delete_constraint(Id=constraint_id)
     catalog.disassociate_product_from_portfolio(ProductId=product, PortfolioId=other)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modules.service_catalog import EmrTemplateSettings, render_emr_template
+from modules.emr_product import EmrTemplateSettings, render_emr_template
 from stacks.app import EMR_TEMPLATE
 
 SETTINGS = EmrTemplateSettings(

@@ -78,7 +78,7 @@ def test_stream_events_parse_as_terraform_documents_them():
                                  '"id_value":"vpc-1","elapsed_seconds":6}}')
     assert (complete.type, complete.address, complete.action, complete.elapsed) == ("apply_complete", "aws_vpc.x", "create", 6)
     summary = StreamEvent.parse('{"type":"change_summary","changes":{"add":3,"change":1,"import":0,"remove":2,"operation":"plan"}}')
-    assert summary.changes is not None and (summary.changes.operation, summary.changes.total) == ("plan", 6)
+    assert summary.changes is not None and (summary.operation, summary.changes.total) == ("plan", 6)
     error = StreamEvent.parse('{"type":"diagnostic","diagnostic":{"severity":"error","summary":"creating VPC",'
                               '"detail":"api error","address":"aws_vpc.x"}}')
     assert error.diagnostic is not None and error.diagnostic.is_error

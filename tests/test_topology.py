@@ -65,14 +65,16 @@ def test_synthesis_refuses_stacks_whose_references_the_model_does_not_declare(tm
 def test_the_long_commands_synthesize_in_a_child_process_that_writes_the_same_stacks(tmp_path):
     """deploy, destroy, plan and inventory synthesize with isolated=True: the stacks are the
     same as an in-process synthesis writes, and the calling process never loads the CDK library
-    (jsii's node would stay beside it for the whole command)."""
+    (jsii's node would stay beside it for the whole command): plain data the commands read, such as
+    the EMR product's template (modules/emr_product.py), lives apart from the constructs."""
     probe = ("import sys\n"
              "from pathlib import Path\n"
              "from config import load_env\n"
              "from orchestration.terraform.synth import Workspace, synth_env\n"
-             "import main  # the CLI and everything it imports\n"
+             "import main  # the CLI, and the modules of the long commands\n"
+             "import orchestration.deploy, orchestration.review.plan, orchestration.aws.verify, orchestration.aws.inventory\n"
              f"result = synth_env(load_env('dev'), Workspace(Path({str(tmp_path / 'child')!r}), Path({str(tmp_path / 'state')!r})), isolated=True)\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cdktn', 'jsii', 'imports')))\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cdktn', 'jsii', 'constructs', 'imports')))\n"
              "print(','.join(result.stacks))\n")
     done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     loaded, stacks = done.stdout.strip().splitlines()[-2:]

@@ -45,7 +45,9 @@ Parameters documentation says "You also cannot have more than one LAUNCH constra
 and portfolio"; the message here is the emulator's own). A request repeated with the same
 IdempotencyToken answers the constraint the first one created instead, as an idempotency token
 promises: the AWS provider makes one token per create and sends it again on every retry of that
-create. Still kinder than AWS: a LAUNCH and a STACKSET constraint on one product and portfolio
+create. The same token with other parameters is refused (InvalidParametersException, an error
+botocore lists for the call), as EC2's documented idempotency refuses it (IdempotentParameterMismatch);
+Service Catalog does not document its own answer to that case. Still kinder than AWS: a LAUNCH and a STACKSET constraint on one product and portfolio
 ("You cannot have both") are both accepted.
 """
 
@@ -317,6 +319,11 @@ def create_constraint(self) -> ActionResult:
     constraints, tokens = _store(backend, "constraints"), _store(backend, "tokens")
     token = params.get("IdempotencyToken")
     if token and tokens.get(("constraint", token)) in constraints:
+        first = constraints[tokens[("constraint", token)]]
+        if (first["ProductId"], first["PortfolioId"], first["Type"], first["_Parameters"]) != (
+                params.get("ProductId"), params.get("PortfolioId"), params.get("Type"), params.get("Parameters")):
+            raise InvalidParametersException(f"IdempotencyToken {token} was already used for constraint "
+                                             f"{first['ConstraintId']} with other parameters.")
         return describe_constraint_by_id(backend, tokens[("constraint", token)])
     _product(backend, params.get("ProductId"))
     _portfolio(backend, params.get("PortfolioId"))

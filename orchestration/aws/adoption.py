@@ -178,8 +178,8 @@ def _adopt(env: EnvironmentFile, accounts: Accounts, result: SynthResult, stack:
 
 # Resources with no tags of their own, created inside a parent, whose create AWS refuses once they
 # exist (CreateRoute: RouteAlreadyExists; AssociateRouteTable: Resource.AlreadyAssociated;
-# CreateConstraint: DuplicateResourceException, since the provider makes a new idempotency token
-# per attempt). Each is looked up in its parent, with the import id its Terraform type takes.
+# CreateConstraint: DuplicateResourceException, since each apply makes a new idempotency token and
+# a killed apply's token is lost with it). Each is looked up in its parent, with the import id its Terraform type takes.
 def unrecorded_children(session: AccountSession, configuration: dict, in_state: set[str],
                         references: References) -> list[tuple[str, str, str]]:
     """(address, import id, type) of the stack's untagged resources that exist live but not in state."""

@@ -18,9 +18,8 @@ from config import ENVS_DIR, EnvironmentFile, StudioGeneration, Target, load_env
 from modules.discovery import DISCOVERY_FILE_NAME
 from emulator.extensions.access import policy as access_policy
 from modules import policies
-from modules.kubernetes import CONTROLLER_POLICY, JOB_POLICY, STS_AUDIENCE
-from modules.policies import CONNECT_PATH_ACTIONS, WEB_IDENTITY_ACTION
-from modules.service_catalog import STUDIO_VISIBILITY_TAG
+from modules.emr_product import STUDIO_VISIBILITY_TAG
+from modules.policies import CONNECT_PATH_ACTIONS, CONTROLLER_POLICY, JOB_POLICY, STS_AUDIENCE, WEB_IDENTITY_ACTION
 from stacks import naming
 
 from orchestration.aws import kubernetes

@@ -20,10 +20,8 @@ from pathlib import Path
 
 from config import StudioEmrError
 from emulator import identities
+from stacks.paths import PROJECT_ROOT, STATE_DIR as STATE_ROOT
 
-from orchestration.terraform.runner import PROJECT_ROOT
-
-STATE_ROOT = PROJECT_ROOT / ".state"
 START_TIMEOUT_SECONDS = 60
 
 

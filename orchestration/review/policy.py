@@ -6,7 +6,8 @@ A checkov suppression sits next to the resource in the construct that creates it
 synthesized resource's ``//`` metadata and is reported as suppressed, never dropped.
 
 checkov is installed the first time a review needs it (:func:`ensure_checkov`), not by the
-first command: deploy never runs it, and its install is one of the longest steps of a fresh setup.
+first command: a deploy to the emulator never runs it (a deploy to AWS reviews its plan first, so
+its first one installs it), and its install is one of the longest steps of a fresh setup.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modules.policies import web_identity_problems
-from modules.service_catalog import EmrTemplateSettings, render_emr_template
+from modules.emr_product import EmrTemplateSettings, render_emr_template
 from stacks.paths import EMR_TEMPLATE, PROJECT_ROOT
 
 from orchestration.errors import SetupError

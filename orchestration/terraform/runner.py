@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 from stacks.paths import PROJECT_ROOT
 
 from orchestration.errors import SetupError, TerraformError
-from orchestration.terraform.tfjson import Diagnostic, PlanDocument, StateResource, StreamEvent
+from orchestration.terraform.tfjson import ChangeSummary, Diagnostic, PlanDocument, StateResource, StreamEvent
 
 CLI_CONFIG = PROJECT_ROOT / ".terraformrc.generated"
 # scripts/setup points the CLI config's plugin_cache_dir here.
@@ -39,17 +39,6 @@ class Progress:
     done: int = 0
     running: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ChangeSummary:
-    add: int
-    change: int
-    remove: int
-
-    @property
-    def is_empty(self) -> bool:
-        return self.add == self.change == self.remove == 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -211,7 +200,7 @@ def _follow(events: Iterator[StreamEvent], progress: Progress, on_progress: Prog
     summary = ChangeSummary(0, 0, 0)
     for event in events:
         if event.changes is not None:
-            summary = ChangeSummary(event.changes.add, event.changes.change, event.changes.remove)
+            summary = event.changes
         _record(progress, event, on_progress)
     return summary
 
@@ -219,7 +208,7 @@ def _follow(events: Iterator[StreamEvent], progress: Progress, on_progress: Prog
 def _record(progress: Progress, event: StreamEvent, on_progress: ProgressCallback | None) -> None:
     if event.action == "read":
         return  # data sources (remote state of other stacks) are read, not changed
-    if event.changes is not None and event.changes.operation in ("plan", "destroy"):
+    if event.changes is not None and event.operation in ("plan", "destroy"):
         progress.total = event.changes.total
     elif event.type == "apply_start" and event.address:
         progress.running.add(event.address)

@@ -93,13 +93,16 @@ def _build_in_child(env: EnvironmentFile, outdir: Path, state_root: Path, reuse_
     if done.returncode == 0:
         return
     lines = done.stdout.decode(errors="replace").strip().splitlines()
+    tail = "\n".join(f"  {line}" for line in done.stderr.decode(errors="replace").strip().splitlines()[-15:])
     try:
         kind, message = json.loads(lines[-1])
     except (IndexError, ValueError):
-        tail = "\n".join(done.stderr.decode(errors="replace").strip().splitlines()[-15:])
         raise SynthError(f"synthesis of environment {env.environment.name!r} failed: its process "
                          f"({sys.executable} -m orchestration.terraform.synth) exited with {done.returncode}:\n{tail}") from None
-    raise (SetupError if kind == "setup" else SynthError)(message)
+    if kind == "setup":
+        raise SetupError(message)
+    # What the CDK library and jsii wrote on the way (a JavaScript stack, warnings) goes with it.
+    raise SynthError(message + (f"\nthe synthesis process wrote:\n{tail}" if tail else ""))
 
 
 def synth_env(env: EnvironmentFile, workspace: Workspace = Workspace(), reuse_oidc_provider: bool = False,

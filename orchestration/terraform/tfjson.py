@@ -35,13 +35,16 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
-class Changes:
-    """A ``change_summary`` event's counts; ``operation`` is plan, apply or destroy."""
+class ChangeSummary:
+    """What a plan would change or an apply changed: a ``change_summary`` event's counts."""
 
-    operation: str
-    add: int = 0
-    change: int = 0
-    remove: int = 0
+    add: int
+    change: int
+    remove: int
+
+    @property
+    def is_empty(self) -> bool:
+        return self.add == self.change == self.remove == 0
 
     @property
     def total(self) -> int:
@@ -52,13 +55,15 @@ class Changes:
 class StreamEvent:
     """One line of ``terraform plan|apply -json``. ``address`` and ``action`` are the hook's
     resource and action (apply_start, apply_complete, apply_errored, ...); ``elapsed`` is the
-    seconds an apply_complete reports."""
+    seconds an apply_complete reports; a change_summary has ``changes`` and its ``operation``
+    (plan, apply or destroy)."""
 
     type: str
     address: str | None = None
     action: str | None = None
     elapsed: float | None = None
-    changes: Changes | None = None
+    changes: ChangeSummary | None = None
+    operation: str | None = None
     diagnostic: Diagnostic | None = None
 
     @classmethod
@@ -71,8 +76,9 @@ class StreamEvent:
             address=(hook.get("resource") or {}).get("addr"),
             action=hook.get("action"),
             elapsed=hook.get("elapsed_seconds"),
-            changes=Changes(summary.get("operation", ""), summary.get("add", 0), summary.get("change", 0),
-                            summary.get("remove", 0)) if data.get("type") == "change_summary" and summary else None,
+            changes=ChangeSummary(summary.get("add", 0), summary.get("change", 0), summary.get("remove", 0))
+            if data.get("type") == "change_summary" and summary else None,
+            operation=summary.get("operation") if data.get("type") == "change_summary" and summary else None,
             diagnostic=Diagnostic.parse(data["diagnostic"]) if data.get("type") == "diagnostic" else None,
         )
 
