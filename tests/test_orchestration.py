@@ -166,10 +166,11 @@ def test_a_rejected_peering_request_stops_the_handshake(emulator):
         wait_for(env, accounts, {"active"}, 10, log=lambda line: None)
 
 
-def test_a_duplicate_request_is_named_and_the_connection_in_state_is_the_one_watched(emulator):
+def test_a_duplicate_request_is_deleted_or_named_and_the_connection_in_state_is_the_one_watched(emulator):
     """CreateVpcPeeringConnection has no idempotency token: a request retried after a lost answer
     leaves a second connection. The handshake watches the one the peering stack's state holds and
-    names the other, with the command that removes it."""
+    deletes the other while it is pending acceptance; without the state's word it only names it,
+    with the command that removes it."""
     env = local_with(**{"environment.name": "dup"})
     account = env.environment.emr_accounts[0]
     accounts = Accounts(env, emulator)
@@ -184,9 +185,20 @@ def test_a_duplicate_request_is_named_and_the_connection_in_state_is_the_one_wat
         TagSpecifications=[{"ResourceType": "vpc-peering-connection", "Tags": tags}],
     )["VpcPeeringConnection"]["VpcPeeringConnectionId"] for _ in range(2))
     lines: list[str] = []
+    assert wait_for(env, accounts, {"pending-acceptance"}, 10, lines.append) == {"emr-account": first}
+    assert any(line.startswith(f"peering {second} (emr-account, pending-acceptance) duplicates the one in state") and
+               f"delete-vpc-peering-connection --vpc-peering-connection-id {second}" in line for line in lines), lines
+
+    def status(pcx: str) -> str:
+        return studio_ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx])["VpcPeeringConnections"][0]["Status"]["Code"]
+
+    assert status(first) == status(second) == "pending-acceptance"
+    lines = []
     assert wait_for(env, accounts, {"pending-acceptance"}, 10, lines.append, known={"emr-account": second}) == {"emr-account": second}
-    assert any(line.startswith(f"peering {first} (emr-account, pending-acceptance) duplicates the one in state") and
-               f"delete-vpc-peering-connection --vpc-peering-connection-id {first}" in line for line in lines), lines
+    assert lines[0] == (f"peering {first} (emr-account, pending-acceptance) duplicated {second}, the one in state (a "
+                        "request retried after AWS had carried it out); never accepted, so deleted"), lines
+    assert not [line for line in lines if line.startswith(f"peering {first} ") and line != lines[0]], lines
+    assert status(first) == "deleted" and status(second) == "pending-acceptance"
     emr_ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=second)
     assert wait_for(env, accounts, {"active"}, 10, lambda line: None, known={"emr-account": second}) == {"emr-account": second}
     # Without the state's word (verify, graph), an active connection is preferred to a pending one.

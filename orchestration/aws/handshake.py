@@ -103,14 +103,25 @@ def dead_connections(env: EnvironmentFile, accounts: Accounts, account: EmrAccou
 
 
 def duplicates(peerings: Peerings) -> list[str]:
-    """A line for each live connection beyond the one used, with the command that removes it."""
+    """Settle the live connections beyond the one used, a line for each. One the peering stack's
+    state does not hold, never accepted, for the same VPCs, under this stack's tags, is a request
+    retried after AWS had carried it out (CreateVpcPeeringConnection takes no idempotency token): no
+    route or accepter will ever use it, so it is deleted. Any other is named, with the command that
+    removes it (an active one may carry traffic; without the state's word, which one is used is a guess)."""
     lines = []
+    studio_account = peerings.env.environment.studio_account.account_id
     for account in peerings.env.peered_emr_accounts:
+        known = peerings.known.get(account.stack_id)
         for extra in peerings.all_live(account)[1:]:
-            lines.append(f"peering {extra['VpcPeeringConnectionId']} ({account.stack_id}, {extra['Status']['Code']}) duplicates "
-                         "the one in state (a retried request?); it is not used. Remove it with: aws ec2 "
-                         f"delete-vpc-peering-connection --vpc-peering-connection-id {extra['VpcPeeringConnectionId']} "
-                         f"(Studio account {peerings.env.environment.studio_account.account_id})")
+            pcx, status = extra["VpcPeeringConnectionId"], extra["Status"]["Code"]
+            if known and status == PENDING:
+                peerings.accounts.studio().client("ec2").delete_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+                lines.append(f"peering {pcx} ({account.stack_id}, {status}) duplicated {known}, the one in state (a "
+                             "request retried after AWS had carried it out); never accepted, so deleted")
+                continue
+            lines.append(f"peering {pcx} ({account.stack_id}, {status}) duplicates the one in state (a retried request?); "
+                         "it is not used. Remove it with: aws ec2 delete-vpc-peering-connection "
+                         f"--vpc-peering-connection-id {pcx} (Studio account {studio_account})")
     return lines
 
 
