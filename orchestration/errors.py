@@ -17,6 +17,7 @@ class TerraformError(StudioEmrError):
         self.stack = stack
         self.command = command
         self.diagnostics = diagnostics
+        self.progress = None  # an apply's Progress (orchestration/terraform/runner.py): what it changed first
         detail = "\n".join(f"  {d}" for d in diagnostics) or "  (no diagnostics)"
         super().__init__(f"terraform {command} failed for stack {stack}:\n{detail}")
 

@@ -84,3 +84,18 @@ def test_stream_events_parse_as_terraform_documents_them():
     assert error.diagnostic is not None and error.diagnostic.is_error
     assert str(error.diagnostic) == "aws_vpc.x: creating VPC: api error"
     assert StreamEvent.parse('{"type":"version","terraform":"1.11.4"}').changes is None
+
+
+def test_an_apply_that_fails_part_way_says_what_it_changed_first(tmp_path):
+    """deploy counts it when it applies a stack again after adoption (orchestration/deploy.py)."""
+    (tmp_path / "main.tf.json").write_text(json.dumps({"resource": {"terraform_data": {
+        "fine": {"input": "one"},
+        "broken": {"depends_on": ["terraform_data.fine"], "provisioner": [{"local-exec": {"command": "exit 3"}}]},
+    }}}))
+    terraform = Terraform("toy", tmp_path)
+    terraform.init()
+    with pytest.raises(TerraformError) as raised:
+        terraform.apply()
+    assert raised.value.progress is not None
+    assert raised.value.progress.applied == ChangeSummary(1, 0, 0)
+    assert any("local-exec" in d or "exit status 3" in d for d in raised.value.diagnostics), raised.value.diagnostics

@@ -39,10 +39,19 @@ class Progress:
     done: int = 0
     running: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+    # What completed, by the hook's action: an apply that fails part way has changed this much.
+    completed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def applied(self) -> ChangeSummary:
+        return ChangeSummary(self.completed.get("create", 0), self.completed.get("update", 0), self.completed.get("delete", 0))
 
 
 ProgressCallback = Callable[[Progress], None]
 SAVED_PLAN_LOCK_SECONDS = 60
+# A second runner can plan a stack between the first runner's plan and its apply (neither holds
+# the state lock then), wait for the lock while the first applies, and find its plan stale.
+STALE_PLAN = "another runner applied this stack after this run planned it (a concurrent deploy or destroy of the environment)"
 
 
 def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -129,7 +138,12 @@ class Terraform:
         code, events = self._stream(args)
         summary = _follow(events, progress, on_progress)
         if code() != 0:
-            raise TerraformError(self.stack, "destroy" if destroy else "apply", progress.errors or self.stderr_tail())
+            diagnostics = progress.errors or self.stderr_tail()
+            if plan_file is not None and any("Saved plan is stale" in d for d in diagnostics):
+                diagnostics.append(f"{STALE_PLAN}; this run applied nothing to it: run it again once the other has finished")
+            failed = TerraformError(self.stack, "destroy" if destroy else "apply", diagnostics)
+            failed.progress = progress  # what it changed before it failed
+            raise failed
         return progress, summary
 
     def state_resources(self) -> list[StateResource]:
@@ -215,6 +229,8 @@ def _record(progress: Progress, event: StreamEvent, on_progress: ProgressCallbac
     elif event.type in ("apply_complete", "apply_errored") and event.address:
         progress.running.discard(event.address)
         progress.done += 1
+        if event.type == "apply_complete" and event.action:
+            progress.completed[event.action] = progress.completed.get(event.action, 0) + 1
     elif event.diagnostic is not None and event.diagnostic.is_error:
         progress.errors.append(str(event.diagnostic))
     else:
