@@ -2,9 +2,9 @@
 
 The CDK library runs in the process that imports it, with jsii's node beside it for as long as
 that process lives. The long commands (deploy, destroy, plan, inventory) therefore synthesize in
-a child Python process (``isolated=True``): over a deploy of 4 EMR accounts that keeps about
-450 MB of node and bindings out of the CLI (benchmarks/scale.py). Nothing here imports the CDK
-library until an in-process synthesis needs it.
+a child Python process (``isolated=True``): jsii's node (about 235 MB at a deploy's peak) and the
+bindings no longer stay beside the CLI for the whole command (benchmarks/scale.py,
+docs/decisions.md). Nothing here imports the CDK library until an in-process synthesis needs it.
 """
 
 from __future__ import annotations
