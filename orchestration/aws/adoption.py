@@ -173,7 +173,30 @@ def _adopt(env: EnvironmentFile, accounts: Accounts, result: SynthResult, stack:
     # Then what has no tags and is known by its parent: found once the parents are in state.
     for address, resource_id, kind in unrecorded_children(session, configuration, in_state, references):
         adopt_one(address, resource_id, kind, "it exists where the stack puts it")
+    groups = [o.id for o in orphans if o.kind == "aws_security_group"]
+    if groups:
+        _revoke_default_egress(session, groups, set(references.ids.values()), stack, log)
     return adopted
+
+
+def _revoke_default_egress(session: AccountSession, groups: list[str], managed: set[str], stack: str, log: Log) -> None:
+    """The AWS provider revokes the allow-all egress rule EC2 gives a new group right after
+    creating it ("Terraform will remove this default rule", aws_security_group's documentation);
+    a group adopted from an interrupted apply may still hold it, and the stack's own allow-all
+    rule (aws_vpc_security_group_egress_rule) would then be refused as InvalidPermission.Duplicate
+    on every apply. Revoked here unless a rule resource of the stack is that rule."""
+    ec2 = session.client("ec2")
+    rules = all_pages(ec2, "describe_security_group_rules", "SecurityGroupRules",
+                      Filters=[{"Name": "group-id", "Values": groups}])
+    default = [r["SecurityGroupRuleId"] for r in rules if r.get("IsEgress") and r.get("IpProtocol") == "-1"
+               and (r.get("CidrIpv4") == "0.0.0.0/0" or r.get("CidrIpv6") == "::/0")
+               and r["SecurityGroupRuleId"] not in managed]
+    for group in groups:
+        mine = [r["SecurityGroupRuleId"] for r in rules if r["GroupId"] == group and r["SecurityGroupRuleId"] in default]
+        if mine:
+            log(f"[{stack}] revoking the default egress rule of adopted {group} ({', '.join(mine)}), as the provider "
+                "does when it creates a group")
+            ec2.revoke_security_group_egress(GroupId=group, SecurityGroupRuleIds=mine)
 
 
 # Resources with no tags of their own, created inside a parent, whose create AWS refuses once they
