@@ -210,9 +210,7 @@ class _Run:
             self.report.risks = [r for r in self.report.risks if r.stack != stack]  # flagged again by the new plan
             summary = self.apply_once(stack, terraform, destroy)
             if failed.progress is not None:  # what the first run changed counts too
-                first_run = failed.progress.applied
-                summary = ChangeSummary(summary.add + first_run.add, summary.change + first_run.change,
-                                        summary.remove + first_run.remove)
+                summary += failed.progress.applied
         if not summary.is_empty:
             self.changed_stacks.add(stack)
         if not destroy:

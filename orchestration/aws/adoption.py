@@ -188,15 +188,15 @@ def _revoke_default_egress(session: AccountSession, groups: list[str], managed: 
     ec2 = session.client("ec2")
     rules = all_pages(ec2, "describe_security_group_rules", "SecurityGroupRules",
                       Filters=[{"Name": "group-id", "Values": groups}])
-    default = [r["SecurityGroupRuleId"] for r in rules if r.get("IsEgress") and r.get("IpProtocol") == "-1"
-               and (r.get("CidrIpv4") == "0.0.0.0/0" or r.get("CidrIpv6") == "::/0")
-               and r["SecurityGroupRuleId"] not in managed]
-    for group in groups:
-        mine = [r["SecurityGroupRuleId"] for r in rules if r["GroupId"] == group and r["SecurityGroupRuleId"] in default]
-        if mine:
-            log(f"[{stack}] revoking the default egress rule of adopted {group} ({', '.join(mine)}), as the provider "
-                "does when it creates a group")
-            ec2.revoke_security_group_egress(GroupId=group, SecurityGroupRuleIds=mine)
+    default: dict[str, list[str]] = {}
+    for r in rules:
+        if r.get("IsEgress") and r.get("IpProtocol") == "-1" and (r.get("CidrIpv4") == "0.0.0.0/0" or r.get("CidrIpv6") == "::/0") \
+                and r["SecurityGroupRuleId"] not in managed:
+            default.setdefault(r["GroupId"], []).append(r["SecurityGroupRuleId"])
+    for group, mine in default.items():
+        log(f"[{stack}] revoking the default egress rule of adopted {group} ({', '.join(mine)}), as the provider "
+            "does when it creates a group")
+        ec2.revoke_security_group_egress(GroupId=group, SecurityGroupRuleIds=mine)
 
 
 # Resources with no tags of their own, created inside a parent, whose create AWS refuses once they

@@ -16,8 +16,10 @@ from orchestration.aws.accounts import Accounts, all_pages
 
 PENDING = "pending-acceptance"
 ACTIVE = "active"
+# A connection in one of these states has ended; AWS still lists it for a while.
+ENDED = {"rejected", "failed", "expired", "deleted"}
 # A connection in one of these states will never become active: a new request is needed.
-DEAD = {"rejected", "failed", "expired", "deleted", "deleting"}
+DEAD = ENDED | {"deleting"}
 
 
 class PeeringError(StudioEmrError):
@@ -102,7 +104,7 @@ def dead_connections(env: EnvironmentFile, accounts: Accounts, account: EmrAccou
     return Peerings(env, accounts).dead(account)
 
 
-def duplicates(peerings: Peerings) -> list[str]:
+def settle_duplicates(peerings: Peerings) -> list[str]:
     """Settle the live connections beyond the one used, a line for each. One the peering stack's
     state does not hold, never accepted, for the same VPCs, under this stack's tags, is a request
     retried after AWS had carried it out (CreateVpcPeeringConnection takes no idempotency token): no
@@ -131,7 +133,7 @@ def wait_for(env: EnvironmentFile, accounts: Accounts, wanted: set[str], timeout
     ``known``: the connections the peering stack's state holds, by EMR stack id."""
     deadline = time.monotonic() + timeout
     peerings = Peerings(env, accounts, known)
-    for line in duplicates(peerings):
+    for line in settle_duplicates(peerings):
         log(line)
     while True:
         connections = peerings.live()

@@ -31,6 +31,7 @@ from stacks import naming
 
 from orchestration.aws import kubernetes
 from orchestration.aws.accounts import AccountSession, Accounts, all_pages
+from orchestration.aws.handshake import ENDED
 from orchestration.aws.studio_apps import domain_ids
 from orchestration.aws.teardown import (GONE_APP_STATES, SAGEMAKER_TAG, error_code, home_owners, home_file_systems, launched_clusters, nfs_groups,
                                         studio_vpc_ids)
@@ -222,7 +223,7 @@ def _ec2_attributes(ec2, kind: str, ids: list[str]) -> dict[str, dict[str, str]]
         connections = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=ids)["VpcPeeringConnections"]
         # A connection lives on, deleted or rejected, for a while after it ends; only a live one counts.
         return {c["VpcPeeringConnectionId"]: {} for c in connections
-                if c["Status"]["Code"] not in ("deleted", "rejected", "failed", "expired")}
+                if c["Status"]["Code"] not in ENDED}
     return {resource_id: {} for resource_id in ids}
 
 

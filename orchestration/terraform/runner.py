@@ -138,7 +138,7 @@ class Terraform:
         code, events = self._stream(args)
         summary = _follow(events, progress, on_progress)
         if code() != 0:
-            diagnostics = progress.errors or self.stderr_tail()
+            diagnostics = list(progress.errors or self.stderr_tail())
             if plan_file is not None and any("Saved plan is stale" in d for d in diagnostics):
                 diagnostics.append(f"{STALE_PLAN}; this run applied nothing to it: run it again once the other has finished")
             failed = TerraformError(self.stack, "destroy" if destroy else "apply", diagnostics)

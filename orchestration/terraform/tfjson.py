@@ -50,6 +50,9 @@ class ChangeSummary:
     def total(self) -> int:
         return self.add + self.change + self.remove
 
+    def __add__(self, other: ChangeSummary) -> ChangeSummary:
+        return ChangeSummary(self.add + other.add, self.change + other.change, self.remove + other.remove)
+
 
 @dataclass(frozen=True)
 class StreamEvent:
@@ -70,15 +73,14 @@ class StreamEvent:
     def parse(cls, line: str) -> StreamEvent:
         data = json.loads(line)
         hook = data.get("hook") or {}
-        summary = data.get("changes")
+        summary = (data.get("changes") or None) if data.get("type") == "change_summary" else None
         return cls(
             type=data.get("type", ""),
             address=(hook.get("resource") or {}).get("addr"),
             action=hook.get("action"),
             elapsed=hook.get("elapsed_seconds"),
-            changes=ChangeSummary(summary.get("add", 0), summary.get("change", 0), summary.get("remove", 0))
-            if data.get("type") == "change_summary" and summary else None,
-            operation=summary.get("operation") if data.get("type") == "change_summary" and summary else None,
+            changes=ChangeSummary(summary.get("add", 0), summary.get("change", 0), summary.get("remove", 0)) if summary else None,
+            operation=summary.get("operation") if summary else None,
             diagnostic=Diagnostic.parse(data["diagnostic"]) if data.get("type") == "diagnostic" else None,
         )
 
