@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.notebook import MAX_HOOK_CHARS, SPARKMAGIC_CONFIG, notebook_lifecycle_script
+from modules.notebook_script import MAX_HOOK_CHARS, SPARKMAGIC_CONFIG, notebook_lifecycle_script
 from orchestration.aws.notebook import NotebookScriptError, render_livy_url_in_sandbox
 
 STUDIO = "111111111111"

@@ -66,13 +66,15 @@ def test_the_long_commands_synthesize_in_a_child_process_that_writes_the_same_st
     """deploy, destroy, plan and inventory synthesize with isolated=True: the stacks are the
     same as an in-process synthesis writes, and the calling process never loads the CDK library
     (jsii's node would stay beside it for the whole command): plain data the commands read, such as
-    the EMR product's template (modules/emr_product.py), lives apart from the constructs."""
+    the EMR product's template (modules/emr_product.py) and the notebook's lifecycle script that the
+    journey runs (modules/notebook_script.py), lives apart from the constructs."""
     probe = ("import sys\n"
              "from pathlib import Path\n"
              "from config import load_env\n"
              "from orchestration.terraform.synth import Workspace, synth_env\n"
              "import main  # the CLI, and the modules of the long commands\n"
              "import orchestration.deploy, orchestration.review.plan, orchestration.aws.verify, orchestration.aws.inventory\n"
+             "import orchestration.aws.journey, orchestration.aws.notebook\n"
              f"result = synth_env(load_env('dev'), Workspace(Path({str(tmp_path / 'child')!r}), Path({str(tmp_path / 'state')!r})), isolated=True)\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cdktn', 'jsii', 'constructs', 'imports')))\n"
              "print(','.join(result.stacks))\n")

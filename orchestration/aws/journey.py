@@ -29,6 +29,7 @@ import botocore.exceptions
 
 from config import EmrAccount, EnvironmentFile, StudioEmrError, StudioGeneration, Target, load_env
 from modules.discovery import DISCOVERY_DIRECTORY, DISCOVERY_FILE_NAME
+from modules.notebook_script import LIVY_PORT
 from stacks import naming
 
 from orchestration.aws import reachability
@@ -43,7 +44,6 @@ STUDIO_CLIENT_PYTHON = PROJECT_ROOT / ".tools" / "studio-client" / "bin" / "pyth
 CONNECT_PROBE = Path(__file__).resolve().parent / "studio_side" / "connect_probe.py"
 # The Studio Classic image runs lifecycle scripts with this home directory.
 STUDIO_HOME = "/home/sagemaker-user"
-LIVY_PORT = 8998
 # An instance type no environment allows: the guardrail must refuse it.
 DISALLOWED_INSTANCE_TYPES = ("x1e.32xlarge", "u-24tb1.metal")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 
 from config import StudioEmrError
-from modules.notebook import CLUSTER_ID_VARIABLE, NOTEBOOK_HOME, SPARKMAGIC_CONFIG
+from modules.notebook_script import CLUSTER_ID_VARIABLE, NOTEBOOK_HOME, SPARKMAGIC_CONFIG
 
 SCRIPT_TIMEOUT_SECONDS = 300  # AWS fails a lifecycle script that runs longer than 5 minutes
 
