@@ -24,6 +24,7 @@ from botocore.config import Config
 from config import EnvironmentFile, ProfileCredentials, RoleCredentials, StudioEmrError, Target
 from emulator import identities
 
+from orchestration.aws import sessions
 from orchestration.local.emulator import Emulator, EmulatorError, admin_session, enroll
 
 # The base identity of terraform processes on the emulator; their provider blocks assume each
@@ -178,14 +179,14 @@ def entered_session(emulator: Emulator | None, credentials, region: str) -> boto
     if emulator is not None:
         base = admin_session(region)
     elif isinstance(credentials, ProfileCredentials):
-        base = boto3.Session(profile_name=credentials.profile, region_name=region)
+        base = sessions.session(profile_name=credentials.profile, region_name=region)
     else:
-        base = boto3.Session(region_name=region)
+        base = sessions.session(region_name=region)
     if not isinstance(credentials, RoleCredentials):
         return base
     sts = base.client("sts", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG)
     assumed = sts.assume_role(RoleArn=credentials.role_arn, RoleSessionName="studio-emr-infra")["Credentials"]
-    return boto3.Session(
+    return sessions.session(
         aws_access_key_id=assumed["AccessKeyId"],
         aws_secret_access_key=assumed["SecretAccessKey"],
         aws_session_token=assumed["SessionToken"],

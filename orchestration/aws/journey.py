@@ -32,7 +32,7 @@ from modules.discovery import DISCOVERY_DIRECTORY, DISCOVERY_FILE_NAME
 from modules.notebook_script import LIVY_PORT
 from stacks import naming
 
-from orchestration.aws import reachability
+from orchestration.aws import reachability, sessions
 from orchestration.aws.accounts import CLIENT_CONFIG, Accounts, all_pages
 from orchestration.aws.notebook import NotebookScriptError, render_livy_url_in_sandbox
 from orchestration.aws.studio_apps import find_domain_id
@@ -134,7 +134,7 @@ class _Journey:
             if self.accounts.emulator is not None:
                 self.me = _emulator_app_session(self.studio, self.region, self.domain_id, self.user)
             else:
-                self.me = boto3.Session(region_name=self.region)
+                self.me = sessions.session(region_name=self.region)
             arn = self.client(self.me, "sts").get_caller_identity()["Arn"]
         except (JourneyError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             self.step("data scientist's credentials", False, str(exc))
@@ -201,7 +201,7 @@ class _Journey:
         except botocore.exceptions.ClientError as exc:
             self.step(f"assume the EMR role in {account.account_id}", False, _client_error(exc))
         self.step(f"assume the EMR role in {account.account_id}", True, role_arns[account.account_id])
-        return boto3.Session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+        return sessions.session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
                              aws_session_token=credentials["SessionToken"], region_name=account.region)
 
     def find_template(self, account: EmrAccount, session: boto3.Session) -> dict:
@@ -491,7 +491,7 @@ def _emulator_app_session(studio, region: str, domain_id: str, user: str) -> bot
             credentials = json.loads(response.read())["Credentials"]
     except urllib.error.HTTPError as exc:
         raise JourneyError(f"the emulator's SageMaker would not start an app for {user!r}: {exc.read().decode()[:300]}") from None
-    return boto3.Session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+    return sessions.session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
                          aws_session_token=credentials["SessionToken"], region_name=region)
 
 

@@ -9,7 +9,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import boto3
 import botocore.exceptions
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -22,7 +21,7 @@ from modules.emr_product import STUDIO_VISIBILITY_TAG
 from modules.policies import CONNECT_PATH_ACTIONS, CONTROLLER_POLICY, JOB_POLICY, STS_AUDIENCE, WEB_IDENTITY_ACTION
 from stacks import naming
 
-from orchestration.aws import kubernetes
+from orchestration.aws import kubernetes, sessions
 from orchestration.aws.accounts import AccountSession, Accounts, all_pages
 from orchestration.aws.handshake import live_connections
 from orchestration.aws.studio_apps import find_domain_id
@@ -273,7 +272,7 @@ class _Verifier:
         cluster can sign a token, so the live trust policy is evaluated against the claims."""
         claims = kubernetes.service_account_claims(issuer_url, subject)
         if self.env.environment.target is Target.emulator:
-            sts = boto3.client("sts", region_name=where.region, endpoint_url=self.accounts.endpoint_url,
+            sts = sessions.client("sts", region_name=where.region, endpoint_url=self.accounts.endpoint_url,
                                config=Config(signature_version=UNSIGNED))
             try:
                 sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName="verify-irsa",

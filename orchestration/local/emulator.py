@@ -123,9 +123,9 @@ def stop(state_root: Path = STATE_ROOT) -> bool:
 def admin_session(region: str = "us-east-1"):
     """A boto3 session of the emulator's organization administrator (the management account's
     ``platform-admin`` user), the identity every command starts from on the emulator."""
-    import boto3
+    from orchestration.aws import sessions
 
-    return boto3.Session(
+    return sessions.session(
         aws_access_key_id=identities.ADMIN_ACCESS_KEY_ID,
         aws_secret_access_key=identities.ADMIN_SECRET_ACCESS_KEY,
         region_name=region,
