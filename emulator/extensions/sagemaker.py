@@ -89,6 +89,7 @@ here, following botocore's ``sagemaker`` model and the API reference:
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import string
@@ -814,10 +815,14 @@ def notebook_step_seconds() -> float:
     return float(os.environ.get("EMULATOR_NOTEBOOK_STEP_SECONDS", "1"))
 
 
-def _instance_types() -> list[str]:
-    import botocore.session
+@functools.cache
+def _instance_types() -> frozenset[str]:
+    """The InstanceType enum of botocore's SageMaker model, from the model moto already holds
+    (moto.core.utils.get_service_model caches it per service): read once, not a new session's
+    parse of the whole model at every CreateNotebookInstance."""
+    from moto.core.utils import get_service_model
 
-    return botocore.session.get_session().get_service_model("sagemaker").shape_for("InstanceType").enum
+    return frozenset(get_service_model("sagemaker").shape_for("InstanceType").enum)
 
 
 def _notebook_config(backend, name: str, verb: str) -> dict:
