@@ -170,3 +170,38 @@ def test_a_second_association_of_a_subnet_or_gateway_with_a_route_table_is_refus
     assert associations() == {subnet: first, gateway: first}
     ec2.replace_route_table_association(AssociationId=association, RouteTableId=other)
     assert associations() == {subnet: other, gateway: first}
+
+
+def test_a_rule_revoked_by_id_that_the_group_does_not_hold_is_answered_as_aws_answers_it(emulator):  # noqa: F811
+    """RevokeSecurityGroupEgress/Ingress by SecurityGroupRuleIds: an id the group does not hold in that
+    direction revokes nothing (not even the ids beside it) and answers InvalidSecurityGroupRuleId.NotFound,
+    which the AWS provider takes as "already deleted"; rules named by protocol, ports and source that
+    match nothing still answer InvalidPermission.NotFound in a VPC that is not the default one."""
+    ec2 = account_session(emulator, EMR_B).client("ec2", endpoint_url=emulator.url)
+    vpc = ec2.create_vpc(CidrBlock="5.0.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="revoke-by-id", Description="rules", VpcId=vpc)["GroupId"]
+    everywhere = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    ec2.revoke_security_group_egress(GroupId=group, IpPermissions=everywhere)  # EC2's default rule, as the provider does
+    egress = ec2.authorize_security_group_egress(GroupId=group, IpPermissions=everywhere)["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    ingress = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 8998, "ToPort": 8998, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+
+    def code(call, **kwargs) -> str:
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            call(GroupId=group, **kwargs)
+        return refused.value.response["Error"]["Code"]
+
+    def held() -> set[str]:
+        return {r["SecurityGroupRuleId"] for r in ec2.describe_security_group_rules(
+            Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]}
+
+    # An ingress rule's id is not an egress rule of the group, and one unknown id revokes none beside it.
+    assert code(ec2.revoke_security_group_egress, SecurityGroupRuleIds=[egress, ingress]) == "InvalidSecurityGroupRuleId.NotFound"
+    assert held() == {egress, ingress}
+    ec2.revoke_security_group_egress(GroupId=group, SecurityGroupRuleIds=[egress])
+    # The same revoke again (a retry whose first answer was lost, or a rule already gone).
+    assert code(ec2.revoke_security_group_egress, SecurityGroupRuleIds=[egress]) == "InvalidSecurityGroupRuleId.NotFound"
+    ec2.revoke_security_group_ingress(GroupId=group, SecurityGroupRuleIds=[ingress])
+    assert code(ec2.revoke_security_group_ingress, SecurityGroupRuleIds=[ingress]) == "InvalidSecurityGroupRuleId.NotFound"
+    assert held() == set()
+    assert code(ec2.revoke_security_group_egress, IpPermissions=everywhere) == "InvalidPermission.NotFound"

@@ -80,6 +80,19 @@ you first import the original association"; the same answer in terraform-provide
 and #38960). AssociateRouteTable takes no client token, so a retry of a request AWS carried out is
 refused the same way. moto 5.2.5 answers a subnet's existing association instead, whatever table
 was asked for, and gives a gateway a second association.
+
+Revoking rules by id. RevokeSecurityGroupIngress and RevokeSecurityGroupEgress take the rules to
+revoke as ``SecurityGroupRuleIds`` (the form the AWS provider's aws_vpc_security_group_*_rule
+resources delete with). An id the group does not hold in that direction revokes nothing and is
+answered ``InvalidSecurityGroupRuleId.NotFound`` (EC2 API reference, "Error codes": "The specified
+security group rule does not exist"); the provider, written against AWS, takes that answer (and
+InvalidGroup.NotFound) as "already deleted" when it deletes a rule or revokes a group's rules
+before deleting it. moto 5.2.5 answers ``InvalidPermission.NotFound``, the answer to rules named by
+protocol, ports and source, which the provider reports as a failed delete: a revoke repeated after
+its first answer was lost failed a destroy that AWS lets finish. Revoking by protocol, ports and
+source in a VPC still answers InvalidPermission.NotFound when no rule matches, as AWS does in a
+VPC that is not the default one (the API reference: only "for a default VPC ... no error is
+returned").
 """
 
 from __future__ import annotations
@@ -354,7 +367,30 @@ def associate_route_table(self, route_table_id: str, gateway_id: str | None = No
     return _original_associate_route_table(self, route_table_id, gateway_id=gateway_id, subnet_id=subnet_id)
 
 
+# --- revoking rules by id -------------------------------------------------------------------------
+
+class SecurityGroupRuleIdNotFound(EC2ClientError):
+    def __init__(self, rule_id: str):
+        super().__init__("InvalidSecurityGroupRuleId.NotFound", f"The security group rule ID '{rule_id}' does not exist")
+
+
+def _revoke_by_id(original, direction: str):
+    def revoke(self, group_name_or_id, *args, security_rule_ids=None, vpc_id=None, **kwargs):
+        if security_rule_ids:
+            group = self.get_security_group_by_name_or_id(group_name_or_id, vpc_id)
+            if group is not None:
+                held = {rule.id for rule in getattr(group, f"{direction}_rules")}
+                for rule_id in security_rule_ids:
+                    if rule_id not in held:
+                        raise SecurityGroupRuleIdNotFound(rule_id)
+        return original(self, group_name_or_id, *args, security_rule_ids=security_rule_ids, vpc_id=vpc_id, **kwargs)
+
+    return revoke
+
+
 def install() -> None:
+    SecurityGroupBackend.revoke_security_group_ingress = _revoke_by_id(SecurityGroupBackend.revoke_security_group_ingress, "ingress")
+    SecurityGroupBackend.revoke_security_group_egress = _revoke_by_id(SecurityGroupBackend.revoke_security_group_egress, "egress")
     RouteBackend.associate_route_table = associate_route_table
     VPCs.create_vpc_endpoint = _idempotent("CreateVpcEndpoint", VPCs.create_vpc_endpoint)
     NatGateways.create_nat_gateway = _idempotent("CreateNatGateway", NatGateways.create_nat_gateway)
