@@ -145,6 +145,20 @@ def test_a_retried_add_role_to_instance_profile_succeeds_but_a_second_role_is_re
     assert [r["RoleName"] for r in roles] == ["retry-role"]
 
 
+def test_removing_a_role_the_instance_profile_no_longer_holds_answers_no_such_entity(emulator):
+    """What a destroy killed between RemoveRoleFromInstanceProfile and DeleteInstanceProfile meets when
+    it runs again: AWS answers NoSuchEntity, which the provider takes as removed (moto answered 500)."""
+    iam = Accounts(local_with(), emulator).studio().client("iam")
+    trust = '{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    iam.create_role(RoleName="removed-role", AssumeRolePolicyDocument=trust)
+    iam.create_instance_profile(InstanceProfileName="removed-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="removed-profile", RoleName="removed-role")
+    iam.remove_role_from_instance_profile(InstanceProfileName="removed-profile", RoleName="removed-role")
+    for role in ("removed-role", "no-such-role"):
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.remove_role_from_instance_profile(InstanceProfileName="removed-profile", RoleName=role)
+    assert iam.get_instance_profile(InstanceProfileName="removed-profile")["InstanceProfile"]["Roles"] == []
+
 def test_a_rejected_peering_request_stops_the_handshake(emulator):
     env = local_with()
     accounts = Accounts(env, emulator)
