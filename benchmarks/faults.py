@@ -28,6 +28,9 @@ and workspace.
    adopted (its " adopting " lines). Targets: every round converged, no duplicates, no orphans,
    no lock issues.
 
+   Either mode ends by counting the requests the emulator itself failed (an HTTP 500 with a
+   traceback in its log, by the exception that ended it): each is an emulator bug, and fails the run.
+
 2. A flaky AWS (`--flaky`, one run): benchmarks/fault_proxy.py, an HTTP proxy on 127.0.0.1, is put
    between every client and the emulator by pointing the workspace's emulator.json at it (the
    orchestrator's boto3 clients, Terraform's AWS_ENDPOINT_URL and this benchmark's clients all
@@ -396,6 +399,27 @@ def start_from_nothing(workspace: Workspace, envs_dir: Path, why: str) -> None:
         fresh_emulator(workspace)
 
 
+def emulator_errors(state_root: Path) -> Counter:
+    """The requests the emulator itself failed (waitress logs "Exception while serving" and the
+    traceback, and answers HTTP 500): by the exception that ended each traceback. An emulator bug
+    every time, since AWS answers those calls with a documented result or error."""
+    log = state_root / "emulator.log"
+    found: Counter = Counter()
+    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+    for number, line in enumerate(lines):
+        if line.startswith("Exception while serving"):
+            tail = next((later for later in lines[number + 1:] if later and not later.startswith((" ", "Traceback"))), "?")
+            found[tail.strip()] += 1
+    return found
+
+
+def report_emulator_errors(state_root: Path) -> int:
+    errors = emulator_errors(state_root)
+    print(f"emulator errors (HTTP 500, a traceback in its log): {sum(errors.values())}"
+          + "".join(f"\n  - {short(error, 300)} x{count}" for error, count in errors.most_common()))
+    return sum(errors.values())
+
+
 def report_outcome(outcome: Outcome, measured: float) -> None:
     if outcome.killed:
         what = f"killed at {outcome.kill_at:.1f} s of {measured:.0f} s; last line: {short(outcome.interrupted, 140)!r}"
@@ -640,6 +664,7 @@ def main() -> None:
             ok = kill_rounds(rounds, random.Random(args.seed), workspace, envs_dir) and ok
         if args.flaky:
             ok = flaky_run(args, workspace, envs_dir) and ok
+        ok = report_emulator_errors(workspace.state_root) == 0 and ok
     finally:
         emulator_control.stop(workspace.state_root)
         if not args.keep:
