@@ -21,3 +21,11 @@ def test_two_accounts_sessions_parse_a_model_once_and_sign_with_their_own_keys()
     with Stubber(emr_ec2) as stub:
         stub.add_response("describe_vpcs", {"Vpcs": [{"VpcId": "vpc-1"}]})
         assert emr_ec2.describe_vpcs()["Vpcs"][0]["VpcId"] == "vpc-1"
+
+
+def test_many_sessions_leave_the_shared_loader_as_one_session_leaves_it():
+    first = sessions.session(region_name="us-east-1")
+    paths = list(first._session.get_component("data_loader").search_paths)
+    for _ in range(20):
+        sessions.session(region_name="us-east-1")
+    assert first._session.get_component("data_loader").search_paths == paths

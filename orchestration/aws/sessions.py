@@ -30,7 +30,12 @@ def session(**kwargs) -> boto3.Session:
             _loader = core.get_component("data_loader")
         else:
             core.register_component("data_loader", _loader)
-    return boto3.Session(botocore_session=core, **kwargs)
+    made = boto3.Session(botocore_session=core, **kwargs)
+    with _lock:
+        # boto3 adds its own data directory to the loader's search paths at every session; one is enough.
+        paths = _loader.search_paths
+        paths[:] = list(dict.fromkeys(paths))
+    return made
 
 
 def client(service: str, **kwargs):
