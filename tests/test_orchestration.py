@@ -159,6 +159,7 @@ def test_removing_a_role_the_instance_profile_no_longer_holds_answers_no_such_en
             iam.remove_role_from_instance_profile(InstanceProfileName="removed-profile", RoleName=role)
     assert iam.get_instance_profile(InstanceProfileName="removed-profile")["InstanceProfile"]["Roles"] == []
 
+
 def test_a_rejected_peering_request_stops_the_handshake(emulator):
     env = local_with()
     accounts = Accounts(env, emulator)

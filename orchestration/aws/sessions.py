@@ -24,17 +24,15 @@ _lock = threading.Lock()
 def session(**kwargs) -> boto3.Session:
     """A ``boto3.Session(**kwargs)`` whose service models come from the process's one loader."""
     global _loader
-    core = botocore.session.get_session()
     with _lock:
+        core = botocore.session.get_session()
         if _loader is None:
             _loader = core.get_component("data_loader")
         else:
             core.register_component("data_loader", _loader)
-    made = boto3.Session(botocore_session=core, **kwargs)
-    with _lock:
+        made = boto3.Session(botocore_session=core, **kwargs)
         # boto3 adds its own data directory to the loader's search paths at every session; one is enough.
-        paths = _loader.search_paths
-        paths[:] = list(dict.fromkeys(paths))
+        _loader.search_paths[:] = list(dict.fromkeys(_loader.search_paths))
     return made
 
 
