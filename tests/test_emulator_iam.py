@@ -362,3 +362,33 @@ def test_trust_principals_match_as_aws_matches_them():
     assert match({"AWS": f"arn:aws:iam::{A}:role/other"}) is policy.Match.NONE
     assert match({"Service": "sagemaker.amazonaws.com"}) is policy.Match.NONE
     assert match("*") is policy.Match.PRINCIPAL
+
+
+def test_finding_the_account_of_an_access_key_creates_no_iam_backend():
+    """emulator/extensions/iam.py: moto's lookup created an IAM backend, with its own copy of AWS's
+    managed policies, in each of six partitions of every account it searched; the emulator's
+    answers the same without creating any."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import AccessKey, iam_backends
+    from moto.utilities.utils import PARTITION_NAMES
+
+    from emulator.extensions import iam as iam_extension
+
+    def holding(account_id: str, partition: str, key_id: str) -> None:
+        key = AccessKey("someone", prefix="AKIA", account_id=account_id)
+        key.access_key_id = key_id
+        iam_backends[account_id][partition].access_keys[key_id] = key
+
+    holding("918273645001", "aws", "AKIAEMULATORTEST0001")
+    holding("918273645002", "aws-cn", "AKIAEMULATORTEST0002")
+    partitions = {account: set(dict.keys(iam_backends[account])) for account in ("918273645001", "918273645002")}
+
+    assert iam_extension.get_account_id_from("AKIAEMULATORTEST0001") == "918273645001"
+    assert iam_extension.get_account_id_from("AKIAEMULATORTEST0002") == "918273645002"
+    assert iam_extension.get_account_id_from("AKIAEMULATORUNKNOWN") == DEFAULT_ACCOUNT_ID
+    assert {account: set(dict.keys(iam_backends[account])) for account in partitions} == partitions \
+        == {"918273645001": {"aws"}, "918273645002": {"aws-cn"}}
+
+    # moto's own lookup answers the same, and creates every partition's backend on the way.
+    assert iam_extension._original_get_account_id_from("AKIAEMULATORUNKNOWN") == DEFAULT_ACCOUNT_ID
+    assert set(dict.keys(iam_backends["918273645001"])) == set(PARTITION_NAMES)

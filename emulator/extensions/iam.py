@@ -12,15 +12,28 @@ request was rejected because it referenced a resource entity that does not exist
 provider takes as the role already removed. moto 5.2.5 fails with a ValueError there, an HTTP 500
 that the provider retries and then reports (seen in the kill rounds of 2026-11-24: a destroy killed
 between the removal and DeleteInstanceProfile). The message's wording is ours; AWS documents none.
+
+Finding the account of a request's access key creates no IAM backend. moto 5.2.5's
+``get_account_id_from``, asked on every request, reads ``account[partition]`` for each of its six
+partitions in every account it knows, and each read creates that partition's IAM backend, with its
+own copy of AWS's 1,582 managed policies (about 5 MB). Every account the emulator met thus held six
+backends, five of them for partitions no request named: most of the emulator's memory at 4 EMR
+accounts (docs/decisions.md). Here only backends that exist are searched.
+A backend that does not exist holds no access key, so every answer is moto's: the account holding
+the key, else moto's default account (tests/test_emulator_iam.py).
 """
 
 from __future__ import annotations
 
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam import models as iam_models
 from moto.iam.exceptions import NoSuchEntity
-from moto.iam.models import IAMBackend
+from moto.iam.models import IAMBackend, iam_backends
+from moto.utilities.utils import PARTITION_NAMES
 
 _original_add = IAMBackend.add_role_to_instance_profile
 _original_remove = IAMBackend.remove_role_from_instance_profile
+_original_get_account_id_from = iam_models.get_account_id_from
 
 
 def add_role_to_instance_profile(self, profile_name: str, role_name: str) -> None:
@@ -38,6 +51,19 @@ def remove_role_from_instance_profile(self, profile_name: str, role_name: str) -
     _original_remove(self, profile_name, role_name)
 
 
+def get_account_id_from(access_key: str) -> str:
+    """The account whose IAM holds ``access_key``, else moto's default account; searches only the
+    partitions' backends that exist (``dict.get`` does not create one, ``account[partition]`` does)."""
+    for account_id, account in list(iam_backends.items()):  # a copy: requests add accounts meanwhile
+        for partition in PARTITION_NAMES:
+            backend = dict.get(account, partition)
+            if backend is not None and access_key in backend.access_keys:
+                return account_id
+    return DEFAULT_ACCOUNT_ID
+
+
 def install() -> None:
+    # moto's BaseResponse imports it by name at each call, from this module.
+    iam_models.get_account_id_from = get_account_id_from
     IAMBackend.add_role_to_instance_profile = add_role_to_instance_profile
     IAMBackend.remove_role_from_instance_profile = remove_role_from_instance_profile
