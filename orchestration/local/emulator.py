@@ -61,6 +61,14 @@ def current(state_root: Path = STATE_ROOT) -> Emulator | None:
     return emulator if emulator.alive() else None
 
 
+def emulator_env() -> dict[str, str]:
+    """The emulator's environment: this one, with at most two glibc malloc arenas (unless the
+    caller set MALLOC_ARENA_MAX). Its eight request threads otherwise get an arena each, and
+    what one thread freed is not reused by another: a deploy of two stacks left the emulator
+    35 MB larger (442 MB against 407 MB), for no measurable difference in time."""
+    return {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+
+
 def ensure_running(emulator_env_names: list[str], state_root: Path = STATE_ROOT, log=print) -> Emulator:
     """The running emulator, or a new one; states of ``emulator_env_names`` built by an earlier
     emulator are set aside first."""
@@ -80,6 +88,7 @@ def ensure_running(emulator_env_names: list[str], state_root: Path = STATE_ROOT,
     process = subprocess.Popen(
         [sys.executable, "-m", "emulator.server", "--port", "0", "--ready-file", str(ready)],
         cwd=PROJECT_ROOT,
+        env=emulator_env(),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
