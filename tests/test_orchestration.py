@@ -4,6 +4,7 @@ the peering handshake's failure modes, against a real emulator where an API is i
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from orchestration.deploy import (CONCURRENCY_VARIABLE, MAX_TERRAFORM_RUNS, TERR
                                   terraform_concurrency, waves)
 from orchestration.aws.handshake import PeeringError, wait_for
 from orchestration.local.lock import EnvironmentLock, EnvironmentLocked
+from orchestration.terraform.runner import GO_MEMORY_LIMIT, terraform_env
 from orchestration.terraform.synth import Workspace
 from stacks import naming
 
@@ -85,6 +87,18 @@ def test_terraform_runs_at_once_are_bounded_by_cpus_and_memory_unless_configured
         monkeypatch.setenv(CONCURRENCY_VARIABLE, bad)
         with pytest.raises(StudioEmrError, match=f"{CONCURRENCY_VARIABLE}='{bad}': must be a whole number of at least 1"):
             terraform_concurrency()
+
+
+def test_terraform_and_its_provider_run_under_a_go_memory_limit_unless_the_caller_set_one(monkeypatch):
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    assert terraform_env()["GOMEMLIMIT"] == GO_MEMORY_LIMIT == "120MiB"
+    monkeypatch.setenv("GOMEMLIMIT", "1GiB")
+    assert terraform_env()["GOMEMLIMIT"] == "1GiB"
+
+
+def test_the_emulator_runs_with_two_malloc_arenas(emulator):
+    environ = Path(f"/proc/{emulator.pid}/environ").read_bytes().split(b"\0")
+    assert b"MALLOC_ARENA_MAX=" + os.environ.get("MALLOC_ARENA_MAX", "2").encode() in environ
 
 
 def test_a_second_deploy_of_the_same_environment_names_the_lock_holder(tmp_path):
