@@ -55,10 +55,11 @@ STALE_PLAN = "another runner applied this stack after this run planned it (a con
 
 
 # Go's soft memory limit for terraform and the AWS provider it starts (a provider inherits
-# terraform's environment). Without it, each keeps the garbage of decoding the provider's schema
-# (about 100 MB) resident for a whole apply that mostly waits: Go collects again only when the
-# heap doubles or after two minutes. With it, a plan of the EMR stack peaks about 65 MB lower for
-# the pair, at no measurable CPU cost; 100MiB saves more but costs terraform 50 % more CPU
+# terraform's environment). Decoding the provider's schema grows each one's heap by about 100 MB,
+# and without a limit what it leaves as garbage stays resident through an apply that mostly waits:
+# Go collects again only when the heap doubles or after two minutes. With it, a plan of the EMR
+# stack peaks about 65 MB lower for the pair, at no measurable CPU cost; 100MiB saves more but
+# costs terraform 50 % more CPU
 # (docs/decisions.md, "Terraform runs at once"). A GOMEMLIMIT of the caller's own is kept.
 GO_MEMORY_LIMIT = "120MiB"
 
