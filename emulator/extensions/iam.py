@@ -51,15 +51,20 @@ def remove_role_from_instance_profile(self, profile_name: str, role_name: str) -
     _original_remove(self, profile_name, role_name)
 
 
-def get_account_id_from(access_key: str) -> str:
-    """The account whose IAM holds ``access_key``, else moto's default account; searches only the
-    partitions' backends that exist (``dict.get`` does not create one, ``account[partition]`` does)."""
+def key_owner(access_key: str, partitions=PARTITION_NAMES) -> str | None:
+    """The account whose IAM holds ``access_key`` in one of ``partitions``, else None; searches only
+    the backends that exist (``dict.get`` does not create one, ``account[partition]`` does)."""
     for account_id, account in list(iam_backends.items()):  # a copy: requests add accounts meanwhile
-        for partition in PARTITION_NAMES:
+        for partition in partitions:
             backend = dict.get(account, partition)
             if backend is not None and access_key in backend.access_keys:
                 return account_id
-    return DEFAULT_ACCOUNT_ID
+    return None
+
+
+def get_account_id_from(access_key: str) -> str:
+    """moto's answer: the account holding ``access_key`` in any partition, else its default account."""
+    return key_owner(access_key) or DEFAULT_ACCOUNT_ID
 
 
 def install() -> None:

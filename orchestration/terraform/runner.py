@@ -59,8 +59,8 @@ STALE_PLAN = "another runner applied this stack after this run planned it (a con
 # and without a limit what it leaves as garbage stays resident through an apply that mostly waits:
 # Go collects again only when the heap doubles or after two minutes. With it, a plan of the EMR
 # stack peaks about 65 MB lower for the pair, at no measurable CPU cost; 100MiB saves more but
-# costs terraform 50 % more CPU
-# (docs/decisions.md, "Terraform runs at once"). A GOMEMLIMIT of the caller's own is kept.
+# costs terraform 50 % more CPU (docs/decisions.md, "Terraform runs at once"). A GOMEMLIMIT of
+# the caller's own is kept.
 GO_MEMORY_LIMIT = "120MiB"
 
 

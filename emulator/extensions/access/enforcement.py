@@ -70,6 +70,7 @@ from moto.s3 import exceptions as s3_errors
 from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
 
+from .. import iam as iam_extension
 from . import policy
 from .policy import Caller, Match, Request, Result
 
@@ -200,16 +201,9 @@ def _managed(backend, arn: str) -> Any:
     return _document(managed) if managed is not None else {"Statement": []}
 
 
-def key_owner(access_key_id: str) -> str | None:
-    for account_id, account in list(iam_backends.items()):
-        if PARTITION in account and access_key_id in account[PARTITION].access_keys:
-            return account_id
-    return None
-
-
 def identify(access_key_id: str, token: str | None, now: datetime) -> Identity:
     """The caller an access key belongs to; CredentialsRefused names why AWS would refuse it."""
-    account_id = key_owner(access_key_id)
+    account_id = iam_extension.key_owner(access_key_id, (PARTITION,))
     if account_id is None:
         raise CredentialsRefused("invalid")
     backend = iam_backends[account_id][PARTITION]
