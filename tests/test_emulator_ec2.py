@@ -1,7 +1,8 @@
 """The emulator's EC2 answers DescribeVpcPeeringConnections as AWS does (emulator/extensions/ec2.py):
 the documented filters apply, values of a filter are alternatives, filters all apply, wildcards
 work, an unknown filter is refused, and a pending request reports when it expires. Creates are
-idempotent by client token, and a subnet or gateway is associated with one route table at most."""
+idempotent by client token, a subnet or gateway is associated with one route table at most, and an
+endpoint deleted twice is answered as AWS answers it."""
 
 from __future__ import annotations
 
@@ -205,3 +206,33 @@ def test_a_rule_revoked_by_id_that_the_group_does_not_hold_is_answered_as_aws_an
     assert code(ec2.revoke_security_group_ingress, SecurityGroupRuleIds=[ingress]) == "InvalidSecurityGroupRuleId.NotFound"
     assert held() == set()
     assert code(ec2.revoke_security_group_egress, IpPermissions=everywhere) == "InvalidPermission.NotFound"
+
+
+def test_a_gateway_endpoint_deleted_twice_is_answered_as_aws_answers_it(emulator):  # noqa: F811
+    """DeleteVpcEndpoints removes a gateway endpoint's routes once. Asked again (a delete repeated
+    after its answer was lost), or asked for an endpoint that never was, it answers an unsuccessful
+    item InvalidVpcEndpoint.NotFound, which the AWS provider takes as deleted; moto 5.2.5 failed the
+    repeat with InvalidRoute.NotFound. An endpoint beside it in the same call is still deleted."""
+    ec2 = account_session(emulator, EMR_B).client("ec2", endpoint_url=emulator.url)
+    vpc = ec2.create_vpc(CidrBlock="6.0.0.0/16")["Vpc"]["VpcId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+
+    def gateway_endpoint(service: str) -> str:
+        return ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.us-east-1.{service}", VpcEndpointType="Gateway",
+                                       RouteTableIds=[table])["VpcEndpoint"]["VpcEndpointId"]
+
+    def endpoint_routes() -> list[str]:
+        routes = ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+        return [r["GatewayId"] for r in routes if r.get("DestinationPrefixListId")]
+
+    s3, dynamodb = gateway_endpoint("s3"), gateway_endpoint("dynamodb")
+    assert sorted(endpoint_routes()) == sorted([s3, dynamodb])
+    assert ec2.delete_vpc_endpoints(VpcEndpointIds=[s3])["Unsuccessful"] == []
+    assert endpoint_routes() == [dynamodb]
+
+    again = ec2.delete_vpc_endpoints(VpcEndpointIds=[s3, dynamodb, "vpce-0123456789abcdef0"])["Unsuccessful"]
+    assert [(u["ResourceId"], u["Error"]["Code"]) for u in again] == [
+        (s3, "InvalidVpcEndpoint.NotFound"), ("vpce-0123456789abcdef0", "InvalidVpcEndpoint.NotFound")]
+    assert endpoint_routes() == []
+    states = {e["VpcEndpointId"]: e["State"] for e in ec2.describe_vpc_endpoints(VpcEndpointIds=[s3, dynamodb])["VpcEndpoints"]}
+    assert states == {s3: "deleted", dynamodb: "deleted"}

@@ -93,6 +93,18 @@ its first answer was lost failed a destroy that AWS lets finish. Revoking by pro
 source in a VPC still answers InvalidPermission.NotFound when no rule matches, as AWS does in a
 VPC that is not the default one (the API reference: only "for a default VPC ... no error is
 returned").
+
+Deleting an endpoint twice. DeleteVpcEndpoints answers, per endpoint it could not delete, an item
+of ``Unsuccessful`` (botocore's service model: UnsuccessfulItem, an error code and message with
+the ResourceId) instead of failing the call; an endpoint that does not exist, or no longer does,
+is such an item with the code ``InvalidVpcEndpoint.NotFound``, which the AWS provider takes as
+"already deleted" (its aws_vpc_endpoint delete, and terraform-provider-aws PR #16656, written
+against the API reference). moto 5.2.5 keeps a deleted endpoint (state ``deleted``) and deletes
+its routes again when asked again: the routes are gone, so it fails the call with
+``InvalidRoute.NotFound``, an answer about routes AWS does not give to this call. A delete repeated
+after its first answer was lost failed the destroy of a Studio stack (CI, 2026-11-24); here the
+second request gets AWS's unsuccessful item. An endpoint moto does not hold at all, which moto
+reported as deleted, gets the same item.
 """
 
 from __future__ import annotations
@@ -367,6 +379,22 @@ def associate_route_table(self, route_table_id: str, gateway_id: str | None = No
     return _original_associate_route_table(self, route_table_id, gateway_id=gateway_id, subnet_id=subnet_id)
 
 
+# --- deleting an endpoint twice ----------------------------------------------------------------
+
+def delete_vpc_endpoints(self) -> ActionResult:
+    unsuccessful, deletable = [], []
+    for endpoint_id in self._get_param("VpcEndpointIds", []):
+        endpoint = self.ec2_backend.vpc_end_points.get(endpoint_id)
+        if endpoint is None or endpoint.state == "deleted":
+            unsuccessful.append({"Error": {"Code": "InvalidVpcEndpoint.NotFound",
+                                           "Message": f"The VpcEndpoint Id '{endpoint_id}' does not exist"},
+                                 "ResourceId": endpoint_id})
+        else:
+            deletable.append(endpoint_id)
+    self.ec2_backend.delete_vpc_endpoints(vpce_ids=deletable)
+    return ActionResult({"Unsuccessful": unsuccessful})
+
+
 # --- revoking rules by id -------------------------------------------------------------------------
 
 class SecurityGroupRuleIdNotFound(EC2ClientError):
@@ -393,6 +421,7 @@ def install() -> None:
     SecurityGroupBackend.revoke_security_group_egress = _revoke_by_id(SecurityGroupBackend.revoke_security_group_egress, "egress")
     RouteBackend.associate_route_table = associate_route_table
     VPCs.create_vpc_endpoint = _idempotent("CreateVpcEndpoint", VPCs.create_vpc_endpoint)
+    VPCs.delete_vpc_endpoints = delete_vpc_endpoints
     NatGateways.create_nat_gateway = _idempotent("CreateNatGateway", NatGateways.create_nat_gateway)
     RouteTables.create_route_table = _idempotent("CreateRouteTable", RouteTables.create_route_table)
     SubnetBackend.delete_subnet = delete_subnet
