@@ -1,0 +1,90 @@
+"""One line per request the emulator answered, so that a request AWS's SDK sent twice can be told
+from two requests.
+
+An SDK retries a call whose answer it did not get (a reset connection, a 5xx, a throttle) with
+the same ``amz-sdk-invocation-id`` header and ``amz-sdk-request: attempt=N; max=M``: the journal
+writes both, with the action, the caller's access key, the client's port, the status, how long
+the answer took and the SDK that sent it (from its User-Agent: the provider's aws-sdk-go-v2, the
+orchestrator's Botocore), so a retried create or delete is found with the attempt it repeats and what that
+attempt was answered. Lines go to standard output, which is the emulator's log
+(``.state/emulator.log``), beside any traceback of the same request.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import threading
+import time
+import urllib.parse
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+_write_lock = threading.Lock()
+_KEY = re.compile(r"Credential=([A-Z0-9]+)/")
+_ATTEMPT = re.compile(r"attempt=(\d+)")
+_SDK = re.compile(r"(aws-sdk-go-v2|aws-sdk-go|Botocore|aws-cli|aws-sdk-java|aws-sdk-js)/[^\s]+", re.IGNORECASE)
+
+
+def action_of(environ: dict, body: bytes) -> str:
+    """``service:Action`` for JSON protocols (``X-Amz-Target``), the query protocols' ``Action``
+    form field, else the method and path (REST: S3, the control paths)."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target
+    if body and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return action[0]
+    return f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '')}"
+
+
+def line(environ: dict, action: str, status: str, seconds: float, size: int) -> str:
+    key = _KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
+    attempt = _ATTEMPT.search(environ.get("HTTP_AMZ_SDK_REQUEST", ""))
+    when = datetime.now(timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    return " ".join([
+        when, "request", threading.current_thread().name, f"port={environ.get('REMOTE_PORT', '?')}",
+        action, f"key={key.group(1) if key else '-'}",
+        f"invocation={environ.get('HTTP_AMZ_SDK_INVOCATION_ID', '-')}",
+        f"attempt={attempt.group(1) if attempt else '-'}",
+        f"status={status.split(' ', 1)[0] or '?'}", f"ms={seconds * 1000:.0f}", f"bytes={size}",
+        f"sdk={sdk.group(0) if (sdk := _SDK.search(environ.get('HTTP_USER_AGENT', ''))) else '-'}",
+    ])
+
+
+def wrap(app: Callable, out=None) -> Callable:
+    """A WSGI app that answers as ``app`` does and journals each request once its answer is
+    built (a request whose handler raised is journalled with status 500 before the error goes on
+    to waitress, which answers it so)."""
+
+    def journalled(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        start = time.monotonic()
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if length:
+            environ["wsgi.input"] = io.BytesIO(body)  # what moto reads
+        status = [""]
+
+        def recording(status_line: str, headers, exc_info=None):
+            status[0] = status_line
+            return start_response(status_line, headers, exc_info) if exc_info else start_response(status_line, headers)
+
+        try:
+            answer = list(app(environ, recording))
+        except BaseException:
+            status[0] = status[0] or "500"
+            _write(out, line(environ, action_of(environ, body), status[0], time.monotonic() - start, 0))
+            raise
+        _write(out, line(environ, action_of(environ, body), status[0], time.monotonic() - start, sum(map(len, answer))))
+        return answer
+
+    return journalled
+
+
+def _write(out, text: str) -> None:
+    stream = out or sys.stdout
+    with _write_lock:
+        stream.write(text + "\n")
+        stream.flush()
