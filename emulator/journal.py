@@ -5,8 +5,8 @@ An SDK retries a call whose answer it did not get (a reset connection, a 5xx, a 
 the same ``amz-sdk-invocation-id`` header and ``amz-sdk-request: attempt=N; max=M``: the journal
 writes both, with the action, the caller's access key, the client's port, the status, how long
 the answer took and the SDK that sent it (from its User-Agent: the provider's aws-sdk-go-v2, the
-orchestrator's Botocore), so a retried create or delete is found with the attempt it repeats and what that
-attempt was answered. Lines go to standard output, which is the emulator's log
+orchestrator's Botocore). So a retried create or delete is found beside the attempt it repeats,
+with what that attempt was answered. Lines go to standard output, which is the emulator's log
 (``.state/emulator.log``), beside any traceback of the same request.
 """
 
@@ -28,8 +28,9 @@ _SDK = re.compile(r"(aws-sdk-go-v2|aws-sdk-go|Botocore|aws-cli|aws-sdk-java|aws-
 
 
 def action_of(environ: dict, body: bytes) -> str:
-    """``service:Action`` for JSON protocols (``X-Amz-Target``), the query protocols' ``Action``
-    form field, else the method and path (REST: S3, the control paths)."""
+    """The JSON protocols' ``X-Amz-Target`` (``SageMaker.CreateDomain``), the query protocols'
+    ``Action`` form field (``DeleteVpcEndpoints``), else the method and path (REST: S3, the
+    emulator's control paths)."""
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return target

@@ -31,7 +31,8 @@ def test_a_query_protocol_request_is_journalled_with_its_action_attempt_and_stat
     answer, text = call(echo, body=body, CONTENT_TYPE="application/x-www-form-urlencoded; charset=utf-8",
                         HTTP_AUTHORIZATION="AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEKEY/20261124/us-east-1/ec2/aws4_request, ...",
                         HTTP_AMZ_SDK_INVOCATION_ID="inv-1", HTTP_AMZ_SDK_REQUEST="attempt=2; max=25",
-                        HTTP_USER_AGENT="APN/1.0 HashiCorp/1.0 Terraform/1.11.4 terraform-provider-aws/5.100.0 aws-sdk-go-v2/1.36.3 ua/2.1")
+                        HTTP_USER_AGENT="APN/1.0 HashiCorp/1.0 Terraform/1.11.4 terraform-provider-aws/5.100.0 "
+                                        "aws-sdk-go-v2/1.36.3 ua/2.1")
     assert answer == [body]
     fields = text.split()
     assert fields[1:] == ["request", fields[2], "port=40001", "DeleteVpcEndpoints", "key=ASIAEXAMPLEKEY", "invocation=inv-1",
@@ -71,7 +72,12 @@ def test_the_emulator_sends_an_answer_in_one_write_and_waitress_default_in_two(m
 
     sent: list[bytes] = []
     original = HTTPChannel.send
-    monkeypatch.setattr(HTTPChannel, "send", lambda self, data, *a, **k: sent.append(bytes(data)) or original(self, data, *a, **k))
+
+    def recorded(self, data, *args, **kwargs):
+        sent.append(bytes(data))
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(HTTPChannel, "send", recorded)
 
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", "9")])
