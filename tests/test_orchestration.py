@@ -96,6 +96,16 @@ def test_terraform_and_its_provider_run_under_a_go_memory_limit_unless_the_calle
     assert terraform_env()["GOMEMLIMIT"] == "1GiB"
 
 
+def test_the_cdk_cli_exports_give_terraform_the_same_go_memory_limit(monkeypatch, tmp_path):
+    from orchestration.local.cdk_cli import shell_exports
+
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    exports = shell_exports("dev", Workspace(tmp_path / "out", tmp_path), log=lambda line: None)  # an AWS target: no emulator
+    assert f"export GOMEMLIMIT={GO_MEMORY_LIMIT}" in exports
+    monkeypatch.setenv("GOMEMLIMIT", "1GiB")
+    assert "export GOMEMLIMIT=1GiB" in shell_exports("dev", Workspace(tmp_path / "out", tmp_path), log=lambda line: None)
+
+
 def test_the_emulator_runs_with_two_malloc_arenas(emulator):
     environ = Path(f"/proc/{emulator.pid}/environ").read_bytes().split(b"\0")
     assert b"MALLOC_ARENA_MAX=" + os.environ.get("MALLOC_ARENA_MAX", "2").encode() in environ

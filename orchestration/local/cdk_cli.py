@@ -17,7 +17,7 @@ from config import ENVS_DIR, Target, load_env
 
 from orchestration.aws.accounts import Accounts
 from orchestration.local import emulator as emulator_control
-from orchestration.terraform.runner import CLI_CONFIG, PROJECT_ROOT
+from orchestration.terraform.runner import CLI_CONFIG, GO_MEMORY_LIMIT, PROJECT_ROOT
 from orchestration.terraform.synth import Workspace
 
 
@@ -29,7 +29,9 @@ def shell_exports(env_name: str, workspace: Workspace = Workspace(), envs_dir: P
     path = os.pathsep.join([str(PROJECT_ROOT / ".venv" / "bin"), str(PROJECT_ROOT / "node_modules" / ".bin"),
                             os.environ.get("PATH", "")])
     variables = {"TF_CLI_CONFIG_FILE": str(CLI_CONFIG), "STUDIO_EMR_ENV": env_name, "PATH": path,
-                 "STUDIO_EMR_STATE_DIR": str(workspace.state_root)}
+                 "STUDIO_EMR_STATE_DIR": str(workspace.state_root),
+                 # The same memory limit for terraform and its provider as `main.py deploy` gives them.
+                 "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", GO_MEMORY_LIMIT)}
     if env.environment.target is Target.emulator:
         emulator = emulator_control.ensure_running([env_name], workspace.state_root, log)
         accounts = Accounts(env, emulator)
