@@ -37,6 +37,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from emulator import journal
+
 CONTROL_PREFIXES = ("/moto-api/", "/_emulator/")
 KINDS = ("throttle", "5xx", "reset")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "upgrade", "expect", "proxy-authorization"}
@@ -83,14 +85,11 @@ def protocol_of(service: str, content_type: str) -> str:
 
 
 def operation_of(headers, path: str, body: bytes, method: str) -> str:
+    """The operation a request calls, as the emulator's journal names it, with a JSON target's
+    service prefix left off (``CreateDomain``)."""
     target = headers.get("X-Amz-Target")
-    if target:
-        return target.rsplit(".", 1)[-1]
-    if body and headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
-        if action:
-            return action[0]
-    return f"{method} {urllib.parse.urlsplit(path).path}"
+    action = journal.action_of(target, headers.get("Content-Type", ""), body, method, urllib.parse.urlsplit(path).path)
+    return action.rsplit(".", 1)[-1] if target else action
 
 
 def error_answer(protocol: str, status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:

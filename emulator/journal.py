@@ -27,18 +27,17 @@ _ATTEMPT = re.compile(r"attempt=(\d+)")
 _SDK = re.compile(r"(aws-sdk-go-v2|aws-sdk-go|Botocore|aws-cli|aws-sdk-java|aws-sdk-js)/[^\s]+", re.IGNORECASE)
 
 
-def action_of(environ: dict, body: bytes) -> str:
+def action_of(target: str | None, content_type: str, body: bytes, method: str, path: str) -> str:
     """The JSON protocols' ``X-Amz-Target`` (``SageMaker.CreateDomain``), the query protocols'
     ``Action`` form field (``DeleteVpcEndpoints``), else the method and path (REST: S3, the
-    emulator's control paths)."""
-    target = environ.get("HTTP_X_AMZ_TARGET")
+    emulator's control paths). benchmarks/fault_proxy.py names the requests it faults with it too."""
     if target:
         return target
-    if body and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+    if body and "x-www-form-urlencoded" in content_type:
         action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
         if action:
             return action[0]
-    return f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '')}"
+    return f"{method} {path}"
 
 
 def line(environ: dict, action: str, status: str, seconds: float, size: int) -> str:
@@ -70,16 +69,16 @@ def wrap(app: Callable, out=None) -> Callable:
 
         def recording(status_line: str, headers, exc_info=None):
             status[0] = status_line
-            return start_response(status_line, headers, exc_info) if exc_info else start_response(status_line, headers)
+            return start_response(status_line, headers, exc_info)
 
+        answer: list[bytes] = []
         try:
             answer = list(app(environ, recording))
-        except BaseException:
-            status[0] = status[0] or "500"
-            _write(out, line(environ, action_of(environ, body), status[0], time.monotonic() - start, 0))
-            raise
-        _write(out, line(environ, action_of(environ, body), status[0], time.monotonic() - start, sum(map(len, answer))))
-        return answer
+            return answer
+        finally:  # an app that raised is answered 500 by waitress
+            action = action_of(environ.get("HTTP_X_AMZ_TARGET"), environ.get("CONTENT_TYPE", ""), body,
+                               environ.get("REQUEST_METHOD", "?"), environ.get("PATH_INFO", ""))
+            _write(out, line(environ, action, status[0] or "500", time.monotonic() - start, sum(map(len, answer))))
 
     return journalled
 
