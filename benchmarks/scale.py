@@ -209,6 +209,7 @@ class Row:
     waits: float = 0.0
     stack_seconds: float = 0.0
     per_stack: dict[str, float] = field(default_factory=dict)
+    runs_at_once: dict[int, float] = field(default_factory=dict)  # deploy: seconds with N terraform runs going
     refused: str | None = None
 
 
@@ -258,6 +259,7 @@ def measure(size: int, envs_dir: Path, sampler: TreeSampler, waits: dict) -> Row
         row.waits = waits["seconds"]
         row.stack_seconds = sum(o.seconds for o in report.outcomes)
         row.per_stack = {o.stack: o.seconds for o in report.outcomes}
+        row.runs_at_once = report.runs_at_once()
         phase("no-op", lambda: deploy_module.deploy(name, workspace=workspace, log=quiet, envs_dir=envs_dir))
         phase("destroy", lambda: deploy_module.destroy(name, workspace=workspace, log=quiet, envs_dir=envs_dir))
     finally:
@@ -331,6 +333,8 @@ def main() -> None:
     for r in measured:
         print(f"{r.size} EMR accounts, each stack's run in deploy (init, plan and apply): "
               + ", ".join(f"{stack} {seconds:.0f} s" for stack, seconds in r.per_stack.items()))
+        print(f"{r.size} EMR accounts, deploy time by terraform runs going at once: "
+              + ", ".join(f"{runs} {seconds:.1f} s" for runs, seconds in sorted(r.runs_at_once.items())))
     by_size = {r.size: r for r in measured}
     ok = True
     if 1 in by_size and 4 in by_size:

@@ -75,6 +75,7 @@ class StackOutcome:
     summary: ChangeSummary
     seconds: float
     skipped: bool = False
+    started: float = 0.0  # time.monotonic() when its run began: with ``seconds``, when it ran
 
 
 @dataclass
@@ -86,10 +87,24 @@ class RunReport:
     emulator_url: str | None = None
     teardown: TeardownReport | None = None  # destroy only: what went before the stacks
     risks: list[Risk] = field(default_factory=list)  # deploy: what the plan review flags, as applied
+    started: float = 0.0  # time.monotonic() when the command began
 
     @property
     def changed(self) -> bool:
         return any(not o.summary.is_empty for o in self.outcomes)
+
+    def runs_at_once(self) -> dict[int, float]:
+        """Seconds of the command spent with 0, 1, 2, ... stack runs going at once: where the
+        time went that no cap on runs at once could shorten (none: synthesis, checks, the
+        handshake's waits) and where a run went alone (benchmarks/scale.py)."""
+        end = self.started + self.seconds
+        edges = sorted({self.started, end, *(t for o in self.outcomes for t in (o.started, o.started + o.seconds)
+                                             if self.started <= t <= end)})
+        profile: dict[int, float] = {}
+        for left, right in zip(edges, edges[1:]):
+            running = sum(1 for o in self.outcomes if o.started <= left and o.started + o.seconds >= right)
+            profile[running] = profile.get(running, 0.0) + right - left
+        return profile
 
 
 class StacksFailed(StudioEmrError):
@@ -172,7 +187,7 @@ class _Run:
         if not destroy and not self.refresh and not upstream_changed and recorded.is_file() \
                 and recorded.read_text() == self.fingerprint(stack):
             self.log(f"[{stack}] unchanged since its last successful apply: skipped (--refresh re-checks live resources)")
-            return StackOutcome(stack, ChangeSummary(0, 0, 0), time.monotonic() - start, skipped=True)
+            return StackOutcome(stack, ChangeSummary(0, 0, 0), time.monotonic() - start, skipped=True, started=start)
         terraform = self.terraform(stack)
         # What an interrupted apply created and never recorded is imported: never created twice by
         # an apply, and destroyed with its stack (left out, it would hold its VPC: EC2 refuses to
@@ -215,7 +230,7 @@ class _Run:
             self.changed_stacks.add(stack)
         if not destroy:
             recorded.write_text(self.fingerprint(stack))
-        outcome = StackOutcome(stack, summary, time.monotonic() - start)
+        outcome = StackOutcome(stack, summary, time.monotonic() - start, started=start)
         what = "no changes" if summary.is_empty else f"{summary.add} added, {summary.change} changed, {summary.remove} destroyed"
         self.log(f"[{stack}] done in {outcome.seconds:.0f} s: {what}")
         return outcome
@@ -297,6 +312,7 @@ def deploy(
     start = time.monotonic()
     with EnvironmentLock(workspace.state_root, env_name, "deploy"):
         run = _Run(env, workspace, log, "deploy", refresh=refresh, on_progress=on_progress)
+        run.report.started = start
         run.accounts.preflight()
         plan = waves(run.result.dependencies, stacks)
         run.log(f"deploying {env_name}: " + " -> ".join(" + ".join(w) for w in plan)
@@ -337,6 +353,7 @@ def destroy(env_name: str, workspace: Workspace = Workspace(), log: Log = print,
     start = time.monotonic()
     with EnvironmentLock(workspace.state_root, env_name, "destroy"):
         run = _Run(env, workspace, log, "destroy", on_progress=on_progress)
+        run.report.started = start
         run.accounts.preflight()
         teardown = Teardown(env, run.accounts, run.log, terminate_clusters=terminate_clusters)
         teardown.check_clusters()

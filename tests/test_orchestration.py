@@ -12,12 +12,13 @@ from config import ENVS_DIR, StudioEmrError, yamlio
 from config.loader import parse
 from orchestration.local import emulator as emulator_control
 from orchestration.aws.accounts import AccountAccessError, Accounts
-from orchestration.deploy import (CONCURRENCY_VARIABLE, MAX_TERRAFORM_RUNS, TERRAFORM_RUN_MB, RunReport, StacksFailed, _Run, deploy,
-                                  terraform_concurrency, waves)
+from orchestration.deploy import (CONCURRENCY_VARIABLE, MAX_TERRAFORM_RUNS, TERRAFORM_RUN_MB, RunReport, StackOutcome,
+                                  StacksFailed, _Run, deploy, terraform_concurrency, waves)
 from orchestration.aws.handshake import PeeringError, wait_for
 from orchestration.local.lock import EnvironmentLock, EnvironmentLocked
 from orchestration.terraform.runner import GO_MEMORY_LIMIT, terraform_env
 from orchestration.terraform.synth import Workspace
+from orchestration.terraform.tfjson import ChangeSummary
 from stacks import naming
 
 
@@ -69,6 +70,18 @@ def test_every_stack_of_a_wave_that_failed_is_reported_and_later_waves_never_run
                                                     "[emr-account-2] apply failed: Error: RouteAlreadyExists"]
     assert str(failed.value).startswith("2 stacks failed:\n- [emr-account] apply failed")
     assert "studio-account-peering" not in ran and run.report.outcomes == ["studio-account"]
+
+
+def test_a_report_says_how_long_each_number_of_stack_runs_went_at_once():
+    """benchmarks/scale.py reads it to say where a deploy's time went: a run alone is a slot idle."""
+    report = RunReport("dev", "deploy", started=100.0, seconds=60.0, outcomes=[
+        StackOutcome("studio-account", ChangeSummary(1, 0, 0), 20.0, started=105.0),
+        StackOutcome("emr-account", ChangeSummary(1, 0, 0), 30.0, started=105.0),
+        StackOutcome("studio-account-peering", ChangeSummary(1, 0, 0), 10.0, started=140.0),
+    ])
+    assert report.runs_at_once() == {0: 5.0 + 5.0 + 10.0, 2: 20.0, 1: 10.0 + 10.0}
+    assert sum(report.runs_at_once().values()) == pytest.approx(60.0)
+    assert RunReport("dev", "deploy", started=1.0, seconds=2.0).runs_at_once() == {0: 2.0}
 
 
 def test_terraform_runs_at_once_are_bounded_by_cpus_and_memory_unless_configured(monkeypatch):
