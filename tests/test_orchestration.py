@@ -315,3 +315,25 @@ def test_an_adopted_security_group_loses_the_default_egress_rule_the_provider_wo
                            "emr-account", lines.append)
     assert egress(adopted) == [] and egress(kept) == sorted(managed)
     assert len(lines) == 1 and lines[0].startswith(f"[emr-account] revoking the default egress rule of adopted {adopted} (sgr-"), lines
+
+
+def test_a_new_emulator_sets_a_large_log_aside_and_keeps_a_small_one(tmp_path, monkeypatch):
+    """The journal writes a line a request to one log that emulators append to; a new emulator
+    moves it to emulator.log.1 once it is above LOG_ROTATE_BYTES, so at most two are kept."""
+    monkeypatch.setattr(emulator_control, "LOG_ROTATE_BYTES", 1000)
+    log = tmp_path / "emulator.log"
+    for old, rotated in (("small earlier log\n", False), ("large earlier log\n" * 100, True)):
+        log.write_text(old)
+        (tmp_path / "emulator.log.1").unlink(missing_ok=True)
+        running = emulator_control.ensure_running([], tmp_path, log=lambda line: None)
+        try:
+            boto3_client = emulator_control.admin_session().client("sts", endpoint_url=running.url)
+            boto3_client.get_caller_identity()
+        finally:
+            emulator_control.stop(tmp_path)
+        if rotated:
+            assert (tmp_path / "emulator.log.1").read_text() == old
+            assert "GetCallerIdentity" in log.read_text() and "earlier log" not in log.read_text()
+        else:
+            assert not (tmp_path / "emulator.log.1").exists()
+            assert log.read_text().startswith(old) and "GetCallerIdentity" in log.read_text()

@@ -23,6 +23,10 @@ from emulator import identities
 from stacks.paths import PROJECT_ROOT, STATE_DIR as STATE_ROOT
 
 START_TIMEOUT_SECONDS = 60
+# The emulator journals every request (emulator/journal.py), about 300 KB a deploy and destroy of
+# `local`; emulators append to one log. A new emulator finding it above this size moves it to
+# emulator.log.1 (replacing the one before) and starts a new one, so two logs at most are kept.
+LOG_ROTATE_BYTES = 20 * 2**20
 
 
 class EmulatorError(StudioEmrError):
@@ -84,7 +88,10 @@ def ensure_running(emulator_env_names: list[str], state_root: Path = STATE_ROOT,
             log(f"emulator: the emulator that held environment {env_name!r} is gone; its state moved to {stale.name}")
     ready = record_path(state_root)
     ready.unlink(missing_ok=True)
-    log_file = open(state_root / "emulator.log", "ab")
+    log_path = state_root / "emulator.log"
+    if log_path.is_file() and log_path.stat().st_size > LOG_ROTATE_BYTES:
+        log_path.replace(log_path.with_name("emulator.log.1"))
+    log_file = open(log_path, "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "emulator.server", "--port", "0", "--ready-file", str(ready)],
         cwd=PROJECT_ROOT,
