@@ -79,6 +79,7 @@ os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.envir
 
 from benchmarks.fault_proxy import KINDS, FaultProxy  # noqa: E402
 from config import ENVS_DIR, load_env, yamlio  # noqa: E402
+from emulator import journal  # noqa: E402
 from orchestration.aws.accounts import Accounts  # noqa: E402
 from orchestration.aws.inventory import inventory  # noqa: E402
 from orchestration.aws.verify import verify  # noqa: E402
@@ -400,22 +401,14 @@ def start_from_nothing(workspace: Workspace, envs_dir: Path, why: str) -> None:
 
 
 def emulator_errors(state_root: Path) -> Counter:
-    """The requests the emulator itself failed (waitress logs "Exception while serving" and the
-    traceback, and answers HTTP 500): by the exception that ended each traceback. An emulator bug
+    """The requests the emulator itself failed (emulator.journal.server_errors): an emulator bug
     every time, since AWS answers those calls with a documented result or error."""
-    log = state_root / "emulator.log"
-    found: Counter = Counter()
-    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
-    for number, line in enumerate(lines):
-        if line.startswith("Exception while serving"):
-            tail = next((later for later in lines[number + 1:] if later and not later.startswith((" ", "Traceback"))), "?")
-            found[tail.strip()] += 1
-    return found
+    return journal.server_errors(state_root / "emulator.log")
 
 
 def report_emulator_errors(state_root: Path) -> int:
     errors = emulator_errors(state_root)
-    print(f"emulator errors (HTTP 500, a traceback in its log): {sum(errors.values())}"
+    print(f"emulator errors (answers of 5xx and tracebacks in its log): {sum(errors.values())}"
           + "".join(f"\n  - {short(error, 300)} x{count}" for error, count in errors.most_common()))
     return sum(errors.values())
 

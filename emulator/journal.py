@@ -18,12 +18,15 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable, Iterable
 
 _write_lock = threading.Lock()
 _KEY = re.compile(r"Credential=([A-Z0-9]+)/")
 _ATTEMPT = re.compile(r"attempt=(\d+)")
+_ANSWERED = re.compile(r" request \S+ port=\S+ (\S+) .* status=(5\d\d) ")
 _SDK = re.compile(r"(aws-sdk-go-v2|aws-sdk-go|Botocore|aws-cli|aws-sdk-java|aws-sdk-js)/[^\s]+", re.IGNORECASE)
 
 
@@ -88,3 +91,20 @@ def _write(out, text: str) -> None:
     with _write_lock:
         stream.write(text + "\n")
         stream.flush()
+
+
+def server_errors(log: Path) -> Counter:
+    """The requests an emulator's log says it failed itself: each answer journalled with a 5xx
+    status (``<action> answered 500``), and each traceback waitress logged for a handler that
+    raised (``traceback: <its last line>``), counted. AWS answers the calls the emulator serves
+    with a documented result or error, so each is an emulator bug (tests/conftest.py fails the
+    session on one; benchmarks/faults.py reports them)."""
+    found: Counter = Counter()
+    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+    for number, text in enumerate(lines):
+        if text.startswith("Exception while serving"):
+            tail = next((later for later in lines[number + 1:] if later and not later.startswith((" ", "Traceback"))), "?")
+            found[f"traceback: {tail.strip()}"] += 1
+        elif answered := _ANSWERED.search(text):
+            found[f"{answered.group(1)} answered {answered.group(2)}"] += 1
+    return found

@@ -22,6 +22,21 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def emulators_failed_no_request(tmp_path_factory):
+    """After the whole session: no emulator a test started failed a request itself (a 5xx
+    answer or a traceback in its log, emulator.journal.server_errors). A test that passed
+    through such an answer (the provider retries a 500) would prove nothing about AWS."""
+    yield
+    from emulator.journal import server_errors
+
+    base = tmp_path_factory.getbasetemp()
+    failed = {str(log.relative_to(base)): errors for log in sorted(base.rglob("emulator.log*"))
+              if (errors := server_errors(log))}
+    assert not failed, "emulators failed requests themselves: " + "; ".join(
+        f"{log}: " + ", ".join(f"{error} x{count}" for error, count in errors.most_common()) for log, errors in failed.items())
+
+
 @pytest.fixture(scope="session")
 def synthesized():
     """Synthesize an environment once per session: ``synthesized("dev")`` -> SynthResult."""

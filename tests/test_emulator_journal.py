@@ -58,6 +58,31 @@ def test_a_request_whose_handler_raised_is_journalled_as_a_500_and_the_error_goe
     assert " X.Y " in out.getvalue() and " status=500 " in out.getvalue()
 
 
+def test_the_requests_an_emulator_failed_itself_are_counted_from_its_log(tmp_path):
+    """What tests/conftest.py fails the session on, and benchmarks/faults.py reports."""
+    def broken(environ, start_response):
+        raise RuntimeError("dictionary changed size during iteration")
+
+    def internal_error(environ, start_response):
+        start_response("500 Internal Server Error", [])
+        return [b"<InternalFailure/>"]
+
+    out = io.StringIO()
+    call_ok = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "wsgi.input": io.BytesIO()}
+    journal.wrap(echo, out)({**call_ok, "HTTP_X_AMZ_TARGET": "SageMaker.CreateDomain"}, lambda *args: None)
+    journal.wrap(internal_error, out)({**call_ok, "HTTP_X_AMZ_TARGET": "SageMaker.DescribeDomain"}, lambda *args: None)
+    with pytest.raises(RuntimeError):
+        journal.wrap(broken, out)({**call_ok, "HTTP_X_AMZ_TARGET": "SageMaker.DeleteDomain"}, lambda *args: None)
+    waitress = ("Exception while serving /\nTraceback (most recent call last):\n  File \"x.py\", line 1, in f\n"
+                "RuntimeError: dictionary changed size during iteration\n")
+    log = tmp_path / "emulator.log"
+    log.write_text(out.getvalue() + waitress)
+    assert journal.server_errors(log) == {"SageMaker.DescribeDomain answered 500": 1, "SageMaker.DeleteDomain answered 500": 1,
+                                          "traceback: RuntimeError: dictionary changed size during iteration": 1}
+    log.write_text(out.getvalue().splitlines()[0] + "\n")
+    assert journal.server_errors(log) == {} and journal.server_errors(tmp_path / "none.log") == {}
+
+
 @pytest.mark.parametrize("split_writes, sends", [(True, 2), (False, 1)])
 def test_the_emulator_sends_an_answer_in_one_write_and_waitress_default_in_two(monkeypatch, split_writes, sends):
     """emulator/server.py's SEND_BYTES: the header block and the body of an answer go to the socket
