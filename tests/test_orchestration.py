@@ -327,8 +327,7 @@ def test_a_new_emulator_sets_a_large_log_aside_and_keeps_a_small_one(tmp_path, m
         (tmp_path / "emulator.log.1").unlink(missing_ok=True)
         running = emulator_control.ensure_running([], tmp_path, log=lambda line: None)
         try:
-            boto3_client = emulator_control.admin_session().client("sts", endpoint_url=running.url)
-            boto3_client.get_caller_identity()
+            emulator_control.admin_session().client("sts", endpoint_url=running.url).get_caller_identity()
         finally:
             emulator_control.stop(tmp_path)
         if rotated:
