@@ -38,9 +38,12 @@ from orchestration.terraform.synth import SynthResult, Workspace, synth_env
 Log = Callable[[str], None]
 PEERING_TIMEOUT_SECONDS = 600
 # Each terraform run holds a terraform process and an AWS provider process; concurrent runs, not
-# the emulator or the CLI, dominate a deploy's memory (benchmarks/scale.py). A run and its provider
-# peak at about TERRAFORM_RUN_MB together; at most a quarter of the memory available is given to
-# them, at most one run per CPU, and never more than MAX_TERRAFORM_RUNS.
+# the emulator or the CLI, dominate a deploy's memory (benchmarks/scale.py). A further run takes
+# at most about TERRAFORM_RUN_MB more of the machine's memory (PSS, which counts the provider's code
+# once for all provider processes: 334 MB from one run to two at 4 EMR accounts). The RSS sum
+# grows more: 883 MB on Linux 6.18, which maps that code in 2 MB page-cache folios
+# (docs/decisions.md). At most a quarter of the memory available is given to runs, at most one
+# run per CPU, and never more than MAX_TERRAFORM_RUNS.
 CONCURRENCY_VARIABLE = "STUDIO_EMR_TERRAFORM_CONCURRENCY"
 TERRAFORM_RUN_MB = 400
 DEPLOY_PLAN = "deploy.tfplan"  # beside `plan`'s own tfplan in each stack's directory
