@@ -100,8 +100,9 @@ the ResourceId) instead of failing the call; an endpoint that does not exist is 
 with the code ``InvalidVpcEndpoint.NotFound``, which the AWS provider takes as "already deleted"
 (its aws_vpc_endpoint delete, and terraform-provider-aws PR #16656, written against the API
 reference). No document says what AWS answers for an endpoint already in state ``deleted``; it is
-answered here as a missing one, and in no case with an error about its routes. moto 5.2.5 keeps a deleted endpoint (state ``deleted``) and deletes
-its routes again when asked again: the routes are gone, so it fails the call with
+answered here as a missing one, and in no case with an error about its routes. moto 5.2.5 keeps a
+deleted endpoint (state ``deleted``) and deletes its routes again when asked again: the routes are
+gone, so it fails the call with
 ``InvalidRoute.NotFound``, an answer about routes AWS does not give to this call. A delete repeated
 after its first answer was lost failed the destroy of a Studio stack (CI, 2026-11-24); here the
 second request gets AWS's unsuccessful item. An endpoint moto does not hold at all, which moto
