@@ -400,14 +400,10 @@ def start_from_nothing(workspace: Workspace, envs_dir: Path, why: str) -> None:
         fresh_emulator(workspace)
 
 
-def emulator_errors(state_root: Path) -> Counter:
+def report_emulator_errors(state_root: Path) -> int:
     """The requests the emulator itself failed (emulator.journal.server_errors): an emulator bug
     every time, since AWS answers those calls with a documented result or error."""
-    return journal.server_errors(state_root / "emulator.log")
-
-
-def report_emulator_errors(state_root: Path) -> int:
-    errors = emulator_errors(state_root)
+    errors = journal.server_errors(state_root / "emulator.log")
     print(f"emulator errors (answers of 5xx and tracebacks in its log): {sum(errors.values())}"
           + "".join(f"\n  - {short(error, 300)} x{count}" for error, count in errors.most_common()))
     return sum(errors.values())

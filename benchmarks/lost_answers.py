@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -34,13 +33,11 @@ sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = str(ROOT / "node_modules" / ".bin") + os.pathsep + os.environ["PATH"]
 
 from benchmarks.faults import write_env  # noqa: E402
+from emulator import journal  # noqa: E402
 from emulator.server import SPLIT_WRITES_VARIABLE  # noqa: E402
 from orchestration import deploy as deploy_module  # noqa: E402
 from orchestration.local import emulator as emulator_control  # noqa: E402
 from orchestration.terraform.synth import Workspace  # noqa: E402
-
-ATTEMPT = re.compile(r" request \S+ port=\d+ (\S+) .* attempt=(\d+) ")
-
 
 def cycle(name: str, envs_dir: Path, split: bool) -> tuple[int, Counter, float]:
     root = Path(tempfile.mkdtemp(prefix="lost-answers-"))
@@ -58,7 +55,8 @@ def cycle(name: str, envs_dir: Path, split: bool) -> tuple[int, Counter, float]:
         emulator_control.stop(workspace.state_root)
     lines = (workspace.state_root / "emulator.log").read_text().splitlines()
     shutil.rmtree(root, ignore_errors=True)
-    attempts = [(m.group(1), int(m.group(2))) for line in lines if (m := ATTEMPT.search(line))]
+    attempts = [(request.action, int(request.attempt)) for line in lines
+                if (request := journal.entry(line)) is not None and request.attempt.isdigit()]
     return len(attempts), Counter(action for action, attempt in attempts if attempt >= 2), seconds
 
 

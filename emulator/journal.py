@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -26,7 +27,8 @@ from typing import Callable, Iterable
 _write_lock = threading.Lock()
 _KEY = re.compile(r"Credential=([A-Z0-9]+)/")
 _ATTEMPT = re.compile(r"attempt=(\d+)")
-_ANSWERED = re.compile(r" request \S+ port=\S+ (\S+) .* status=(5\d\d) ")
+_ENTRY = re.compile(r" request \S+ port=\S+ (?P<action>.+?) key=\S+ invocation=\S+ attempt=(?P<attempt>\S+) "
+                    r"status=(?P<status>\S+) ")
 _SDK = re.compile(r"(aws-sdk-go-v2|aws-sdk-go|Botocore|aws-cli|aws-sdk-java|aws-sdk-js)/[^\s]+", re.IGNORECASE)
 
 
@@ -41,6 +43,22 @@ def action_of(target: str | None, content_type: str, body: bytes, method: str, p
         if action:
             return action[0]
     return f"{method} {path}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a journal line says of a request: its action, the SDK's attempt (``-`` when the client
+    sent none) and the status it was answered."""
+
+    action: str
+    attempt: str
+    status: str
+
+
+def entry(text: str) -> Entry | None:
+    """The request a line of an emulator's log journals (``line`` writes it); None for any other line."""
+    found = _ENTRY.search(text)
+    return Entry(found["action"], found["attempt"], found["status"]) if found else None
 
 
 def line(environ: dict, action: str, status: str, seconds: float, size: int) -> str:
@@ -105,6 +123,6 @@ def server_errors(log: Path) -> Counter:
         if text.startswith("Exception while serving"):
             tail = next((later for later in lines[number + 1:] if later and not later.startswith((" ", "Traceback"))), "?")
             found[f"traceback: {tail.strip()}"] += 1
-        elif answered := _ANSWERED.search(text):
-            found[f"{answered.group(1)} answered {answered.group(2)}"] += 1
+        elif (request := entry(text)) is not None and request.status.startswith("5"):
+            found[f"{request.action} answered {request.status}"] += 1
     return found

@@ -47,6 +47,16 @@ def test_a_json_protocol_request_is_named_by_its_target_and_a_rest_one_by_its_me
     assert " GET /bucket/key " in text
 
 
+def test_a_journal_line_reads_back_as_the_request_it_records():
+    """What benchmarks/lost_answers.py and server_errors read: the action whole, a REST one's path
+    included, the attempt and the status."""
+    _, text = call(echo, REQUEST_METHOD="GET", PATH_INFO="/bucket/key", HTTP_AMZ_SDK_REQUEST="attempt=3; max=25")
+    assert journal.entry(text) == journal.Entry("GET /bucket/key", "3", "400")
+    _, text = call(echo, body=b"{}", HTTP_X_AMZ_TARGET="SageMaker.CreateDomain")
+    assert journal.entry(text) == journal.Entry("SageMaker.CreateDomain", "-", "400")
+    assert journal.entry("Exception while serving /") is None
+
+
 def test_a_request_whose_handler_raised_is_journalled_as_a_500_and_the_error_goes_on():
     def broken(environ, start_response):
         raise RuntimeError("dictionary changed size during iteration")
